@@ -1,0 +1,77 @@
+/*
+ * chunk.h - file data: offset -> chunk, holes, truncate, fsync.
+ *
+ * A file's bytes [i * chunk_size, (i+1) * chunk_size) live in the chunk
+ * file that the chunk map names for index i; a missing record is a hole.
+ * A chunk file may be shorter than a chunk: the rest reads as zeros.
+ *
+ * Locking: the caller holds the inode's lock, shared for chunk_read() and
+ * exclusively for everything that changes the file. Different inodes may
+ * be used from any number of threads at once.
+ */
+#ifndef SFS_CHUNK_H
+#define SFS_CHUNK_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "meta.h"
+
+/* Chunk files written since the last fsync of one inode. */
+struct chunk_dirty {
+	uint64_t *ids;
+	size_t n, cap;
+	/* Too many to list: fsync walks the whole chunk map. */
+	bool all;
+};
+
+struct chunk_fd_slot;
+
+struct chunks {
+	struct backing *b;
+	struct meta *m;
+	uint64_t chunk_size;
+	unsigned shift;
+	/* Next chunk id to hand out (see meta_chunk_id_raise). */
+	uint64_t next_id;
+	pthread_mutex_t id_lock;
+	/* Cache of open chunk files: a slot per (id % nslots). */
+	struct chunk_fd_slot *slots;
+	size_t nslots;
+};
+
+/* Set up the data layer over an open store and metadata; 0 or -errno. */
+int chunk_init(struct chunks *c, struct store *s, struct meta *m);
+void chunk_fini(struct chunks *c);
+
+/* Read up to @len bytes at @off of inode @ino (short at end of file);
+ * returns the count or -errno. */
+ssize_t chunk_read(struct chunks *c, uint64_t ino, char *buf, size_t len,
+		   off_t off);
+/*
+ * Write @len bytes at @off: the chunk files first, then one metadata
+ * transaction (size, times, chunk records). Returns @len or -errno
+ * (-ENOSPC, -EIO from the backing; the metadata is then unchanged). Fills
+ * @attr with the inode after the write. Records written chunks in @dirty.
+ */
+ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
+		    size_t len, off_t off, struct chunk_dirty *dirty,
+		    struct meta_inode *attr);
+/* Set the size of @ino: chunks past the end are freed, a partial last
+ * chunk is cut. Updates mtime and ctime. */
+int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
+		   struct meta_inode *attr);
+/* Make @ino's data durable (the chunk files in @dirty), then the
+ * metadata. */
+int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *dirty);
+/* Free an orphaned inode and its chunk files. */
+int chunk_reclaim(struct chunks *c, uint64_t ino);
+/* Forget @dirty's list. */
+void chunk_dirty_free(struct chunk_dirty *dirty);
+
+/* Path of chunk file @id relative to BACKING ("data/T/MMM/LLL"). */
+void chunk_path(uint64_t id, char *buf, size_t len);
+/* Delete chunk file @id (dropping any cached fd); @arg is the chunks. */
+void chunk_drop(void *arg, uint64_t id);
+
+#endif

@@ -1,0 +1,907 @@
+/*
+ * fuse_ops.c - one function per low-level FUSE operation.
+ *
+ * Inode numbers are the store's own (root is 1 = FUSE_ROOT_ID). Every
+ * reply that hands the kernel an entry counts a lookup in the inode table;
+ * FORGET gives them back, and an inode whose last link is gone is
+ * reclaimed when the kernel forgets it and no open file holds it.
+ * Permissions are checked by the kernel (default_permissions is always
+ * on), so the operations here only keep the filesystem's own rules.
+ */
+#include "sfs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "fuse_ops.h"
+#include "log.h"
+
+#define XATTR_SIZE_MAX_ 65536
+
+static struct sfs *sfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void reply_err(fuse_req_t req, int r)
+{
+	fuse_reply_err(req, r < 0 ? -r : r);
+}
+
+/* Reclaim @ino if the table says nobody holds it any more. */
+static void reclaim(struct sfs *fs, uint64_t ino)
+{
+	int r = chunk_reclaim(&fs->chunks, ino);
+	if (r < 0)
+		sfs_err("cannot free inode %llu: %s (it stays an orphan and "
+			"is freed at the next mount)",
+			(unsigned long long)ino, strerror(-r));
+}
+
+static void put_inode(struct sfs *fs, struct sfs_inode *in)
+{
+	uint64_t ino = in->ino;
+	if (itable_put(&fs->itable, in))
+		reclaim(fs, ino);
+}
+
+static void fill_entry(struct sfs *fs, uint64_t ino,
+		       const struct meta_inode *attr, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->generation = attr->generation;
+	meta_to_stat(ino, attr, &e->attr);
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+}
+
+static void reply_entry(fuse_req_t req, uint64_t ino,
+			const struct meta_inode *attr)
+{
+	struct sfs *fs = sfs_of(req);
+	struct fuse_entry_param e;
+
+	fill_entry(fs, ino, attr, &e);
+	if (itable_lookup(&fs->itable, ino) < 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (fuse_reply_entry(req, &e) != 0 &&
+	    itable_forget(&fs->itable, ino, 1))
+		reclaim(fs, ino);
+}
+
+static bool name_ok(fuse_req_t req, const char *name)
+{
+	if (strlen(name) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return false;
+	}
+	return true;
+}
+
+static void sfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* The kernel clears setuid/setgid on write and chown by itself when
+	 * we do not claim to. */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 1 << 20;
+}
+
+static void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct sfs *fs = sfs_of(req);
+	struct meta_inode attr;
+	struct meta_txn t;
+	uint64_t ino;
+	int r;
+
+	if (!name_ok(req, name))
+		return;
+	r = meta_begin(&fs->meta, &t, false);
+	if (r < 0)
+		goto out;
+	r = meta_dirent_get(&t, parent, name, strlen(name), &ino);
+	if (r == 0)
+		r = meta_inode_get(&t, ino, &attr);
+	meta_abort(&t);
+out:
+	if (r < 0)
+		reply_err(req, r);
+	else
+		reply_entry(req, ino, &attr);
+}
+
+static void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct sfs *fs = sfs_of(req);
+
+	if (itable_forget(&fs->itable, ino, nlookup))
+		reclaim(fs, ino);
+	fuse_reply_none(req);
+}
+
+static void sfs_forget_multi(fuse_req_t req, size_t count,
+			     struct fuse_forget_data *forgets)
+{
+	struct sfs *fs = sfs_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		if (itable_forget(&fs->itable, forgets[i].ino,
+				  forgets[i].nlookup))
+			reclaim(fs, forgets[i].ino);
+	fuse_reply_none(req);
+}
+
+static int get_attr(struct sfs *fs, uint64_t ino, struct meta_inode *attr)
+{
+	struct meta_txn t;
+	int r = meta_begin(&fs->meta, &t, false);
+
+	if (r < 0)
+		return r;
+	r = meta_inode_get(&t, ino, attr);
+	meta_abort(&t);
+	return r;
+}
+
+static void reply_attr(fuse_req_t req, uint64_t ino,
+		       const struct meta_inode *attr)
+{
+	struct stat st;
+
+	meta_to_stat(ino, attr, &st);
+	fuse_reply_attr(req, &st, sfs_of(req)->timeout);
+}
+
+static void sfs_getattr(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct meta_inode attr;
+	int r = get_attr(sfs_of(req), ino, &attr);
+
+	if (r < 0)
+		reply_err(req, r);
+	else
+		reply_attr(req, ino, &attr);
+}
+
+struct setattr_arg {
+	uint64_t ino;
+	const struct stat *st;
+	int to_set;
+	struct meta_inode *attr;
+};
+
+static int setattr_fn(struct meta_txn *t, void *arg)
+{
+	struct setattr_arg *a = arg;
+	struct meta_inode *in = a->attr;
+	struct timespec now;
+	int r;
+
+	r = meta_inode_get(t, a->ino, in);
+	if (r < 0)
+		return r;
+	meta_now(&now);
+	if (a->to_set & FUSE_SET_ATTR_MODE)
+		in->mode = (in->mode & S_IFMT) | (a->st->st_mode & 07777);
+	if (a->to_set & FUSE_SET_ATTR_UID)
+		in->uid = a->st->st_uid;
+	if (a->to_set & FUSE_SET_ATTR_GID)
+		in->gid = a->st->st_gid;
+	if (a->to_set & FUSE_SET_ATTR_ATIME_NOW)
+		in->atime = now;
+	else if (a->to_set & FUSE_SET_ATTR_ATIME)
+		in->atime = a->st->st_atim;
+	if (a->to_set & FUSE_SET_ATTR_MTIME_NOW)
+		in->mtime = now;
+	else if (a->to_set & FUSE_SET_ATTR_MTIME)
+		in->mtime = a->st->st_mtim;
+	in->ctime = now;
+	if (a->to_set & FUSE_SET_ATTR_CTIME)
+		in->ctime = a->st->st_ctim;
+	return meta_inode_put(t, a->ino, in);
+}
+
+static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
+			int to_set, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct meta_inode attr;
+	struct setattr_arg a = {ino, st, to_set, &attr};
+	int r = 0;
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		struct sfs_inode *in = itable_get(&fs->itable, ino);
+		if (!in) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		r = get_attr(fs, ino, &attr);
+		if (r == 0 && S_ISDIR(attr.mode))
+			r = -EISDIR;
+		else if (r == 0 && !S_ISREG(attr.mode))
+			r = -EINVAL;
+		if (r == 0) {
+			pthread_rwlock_wrlock(&in->lock);
+			r = chunk_truncate(&fs->chunks, ino, st->st_size,
+					   &attr);
+			pthread_rwlock_unlock(&in->lock);
+		}
+		put_inode(fs, in);
+	}
+	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE))
+		r = meta_update(&fs->meta, setattr_fn, &a);
+	if (r < 0)
+		reply_err(req, r);
+	else
+		reply_attr(req, ino, &attr);
+}
+
+static void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sfs *fs = sfs_of(req);
+	char buf[SFS_SYMLINK_MAX + 1];
+	struct meta_txn t;
+	int r;
+
+	r = meta_begin(&fs->meta, &t, false);
+	if (r == 0) {
+		r = meta_symlink_get(&t, ino, buf, sizeof(buf));
+		meta_abort(&t);
+	}
+	if (r == -ENOENT)
+		r = -EINVAL;
+	if (r < 0)
+		reply_err(req, r);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *target)
+{
+	struct sfs *fs = sfs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct meta_new nw = {mode, ctx->uid, ctx->gid, rdev, target};
+	struct meta_inode attr;
+	uint64_t ino;
+	int r;
+
+	if (!name_ok(req, name))
+		return;
+	r = meta_create(&fs->meta, parent, name, &nw, &ino, &attr);
+	if (r < 0)
+		reply_err(req, r);
+	else
+		reply_entry(req, ino, &attr);
+}
+
+static void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: case S_IFIFO: case S_IFSOCK: case S_IFCHR: case S_IFBLK:
+		break;
+	case 0:
+		mode |= S_IFREG;
+		break;
+	default:
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	make_node(req, parent, name, mode, rdev, NULL);
+}
+
+static void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL);
+}
+
+static void sfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			const char *name)
+{
+	if (strlen(link) > SFS_SYMLINK_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	make_node(req, parent, name, S_IFLNK | 0777, 0, link);
+}
+
+static void after_unlink(struct sfs *fs, uint64_t ino)
+{
+	if (itable_unlinked(&fs->itable, ino))
+		reclaim(fs, ino);
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 bool rmdir)
+{
+	struct sfs *fs = sfs_of(req);
+	uint64_t ino;
+	bool gone;
+	int r;
+
+	if (!name_ok(req, name))
+		return;
+	r = meta_remove(&fs->meta, parent, name, rmdir, &ino, &gone);
+	if (r == 0 && gone)
+		after_unlink(fs, ino);
+	reply_err(req, r);
+}
+
+static void sfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, false);
+}
+
+static void sfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, true);
+}
+
+static void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname,
+		       unsigned int flags)
+{
+	struct sfs *fs = sfs_of(req);
+	uint64_t gone;
+	int r;
+
+	if (!name_ok(req, name) || !name_ok(req, newname))
+		return;
+	r = meta_rename(&fs->meta, parent, name, newparent, newname, flags,
+			&gone);
+	if (r == 0 && gone)
+		after_unlink(fs, gone);
+	reply_err(req, r);
+}
+
+static void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		     const char *newname)
+{
+	struct sfs *fs = sfs_of(req);
+	struct meta_inode attr;
+	int r;
+
+	if (!name_ok(req, newname))
+		return;
+	r = meta_link(&fs->meta, ino, newparent, newname, &attr);
+	if (r < 0)
+		reply_err(req, r);
+	else
+		reply_entry(req, ino, &attr);
+}
+
+/* ---- files ---- */
+
+static struct sfs_inode *file_of(struct fuse_file_info *fi)
+{
+	return (struct sfs_inode *)(uintptr_t)fi->fh;
+}
+
+static void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = itable_get(&fs->itable, ino);
+
+	if (!in) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)in;
+	/* Nothing changes the store behind the kernel's back. */
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		put_inode(fs, in);
+}
+
+static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct meta_new nw = {S_IFREG | (mode & 07777), ctx->uid, ctx->gid, 0,
+			      NULL};
+	struct fuse_entry_param e;
+	struct meta_inode attr;
+	struct sfs_inode *in;
+	uint64_t ino;
+	int r;
+
+	if (!name_ok(req, name))
+		return;
+	r = meta_create(&fs->meta, parent, name, &nw, &ino, &attr);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
+	in = itable_get(&fs->itable, ino);
+	if (!in || itable_lookup(&fs->itable, ino) < 0) {
+		if (in)
+			put_inode(fs, in);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fill_entry(fs, ino, &attr, &e);
+	fi->fh = (uintptr_t)in;
+	fi->keep_cache = 1;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		if (itable_forget(&fs->itable, ino, 1))
+			reclaim(fs, ino);
+		put_inode(fs, in);
+	}
+}
+
+static void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = file_of(fi);
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	n = chunk_read(&fs->chunks, ino, buf, size, off);
+	pthread_rwlock_unlock(&in->lock);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static void sfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		      size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = file_of(fi);
+	struct meta_inode attr;
+	ssize_t n;
+
+	pthread_rwlock_wrlock(&in->lock);
+	n = chunk_write(&fs->chunks, ino, buf, size, off, &in->dirty, &attr);
+	pthread_rwlock_unlock(&in->lock);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else
+		fuse_reply_write(req, n);
+}
+
+static void sfs_flush(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void sfs_release(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	put_inode(sfs_of(req), file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		      struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = file_of(fi);
+	int r;
+
+	pthread_rwlock_wrlock(&in->lock);
+	r = chunk_fsync(&fs->chunks, ino, &in->dirty);
+	pthread_rwlock_unlock(&in->lock);
+	reply_err(req, r);
+}
+
+/* ---- directories ---- */
+
+static void sfs_opendir(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct meta_inode attr;
+	int r = get_attr(sfs_of(req), ino, &attr);
+
+	if (r == 0 && !S_ISDIR(attr.mode))
+		r = -ENOTDIR;
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+struct dir_fill {
+	fuse_req_t req;
+	struct sfs *fs;
+	struct meta_txn *t;
+	char *buf;
+	size_t size, used;
+	bool plus;
+	int err;
+};
+
+static int dir_add(struct dir_fill *f, const char *name, uint64_t ino,
+		   const struct meta_inode *attr, uint32_t mode, off_t next)
+{
+	size_t n;
+
+	if (f->plus) {
+		struct fuse_entry_param e;
+		bool dot = name[0] == '.' &&
+			   (!name[1] || (name[1] == '.' && !name[2]));
+		fill_entry(f->fs, ino, attr, &e);
+		n = fuse_add_direntry_plus(f->req, f->buf + f->used,
+					   f->size - f->used, name, &e, next);
+		if (n > f->size - f->used)
+			return 1;
+		/* The kernel counts a lookup for each entry but . and .. */
+		if (!dot && itable_lookup(&f->fs->itable, ino) < 0) {
+			f->err = -ENOMEM;
+			return 1;
+		}
+	} else {
+		struct stat st = {.st_ino = ino, .st_mode = mode & S_IFMT};
+		n = fuse_add_direntry(f->req, f->buf + f->used,
+				      f->size - f->used, name, &st, next);
+		if (n > f->size - f->used)
+			return 1;
+	}
+	f->used += n;
+	return 0;
+}
+
+static int dir_fill_fn(void *arg, const char *name, size_t len, uint64_t ino,
+		       uint32_t mode, uint64_t cookie)
+{
+	struct dir_fill *f = arg;
+	struct meta_inode attr;
+	char cname[SFS_NAME_MAX + 1];
+
+	memcpy(cname, name, len);
+	cname[len] = 0;
+	if (f->plus) {
+		int r = meta_inode_get(f->t, ino, &attr);
+		if (r < 0) {
+			f->err = r;
+			return 1;
+		}
+	}
+	return dir_add(f, cname, ino, &attr, mode, cookie);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       bool plus)
+{
+	struct sfs *fs = sfs_of(req);
+	struct dir_fill f = {req, fs, NULL, NULL, size, 0, plus, 0};
+	struct meta_inode dir, parent;
+	struct meta_txn t;
+	int r;
+
+	f.buf = malloc(size);
+	if (!f.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = meta_begin(&fs->meta, &t, false);
+	if (r < 0)
+		goto out;
+	f.t = &t;
+	r = meta_inode_get(&t, ino, &dir);
+	if (r == 0 && off < 1 && dir_add(&f, ".", ino, &dir, dir.mode, 1))
+		goto done;
+	if (r == 0 && off < 2) {
+		r = meta_inode_get(&t, dir.parent, &parent);
+		if (r == 0 && dir_add(&f, "..", dir.parent, &parent,
+				      parent.mode, 2))
+			goto done;
+	}
+	if (r == 0)
+		r = meta_dir_list(&t, ino, SFS_MAX(off, 2), dir_fill_fn, &f);
+done:
+	meta_abort(&t);
+	if (r >= 0)
+		r = f.err;
+out:
+	/* Entries already counted must reach the kernel: an error only
+	 * when nothing was added. */
+	if (r < 0 && f.used == 0)
+		reply_err(req, r);
+	else
+		fuse_reply_buf(req, f.buf, f.used);
+	free(f.buf);
+}
+
+static void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, false);
+}
+
+static void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			    off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, true);
+}
+
+static void sfs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			 struct fuse_file_info *fi)
+{
+	reply_err(req, meta_sync(&sfs_of(req)->meta));
+}
+
+static void sfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sfs *fs = sfs_of(req);
+	struct backing *b = &fs->store.b;
+	struct statvfs st;
+	int r = b->ops->statvfs(b, &st);
+
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
+	/* Inodes cost only metadata: report plenty, as btrfs does. */
+	st.f_files = UINT32_MAX;
+	st.f_ffree = st.f_favail = UINT32_MAX - 1;
+	st.f_namemax = SFS_NAME_MAX;
+	fuse_reply_statfs(req, &st);
+}
+
+/* ---- extended attributes ---- */
+
+static int xattr_name_ok(const char *name)
+{
+	static const char *const prefixes[] = {"user.", "trusted.",
+					       "security."};
+
+	if (strlen(name) > 255)
+		return -ERANGE;
+	for (size_t i = 0; i < SFS_ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])) &&
+		    name[strlen(prefixes[i])])
+			return 0;
+	return -EOPNOTSUPP;
+}
+
+struct xattr_arg {
+	uint64_t ino;
+	const char *name;
+	const char *value;
+	size_t size;
+	int flags;
+	bool remove;
+};
+
+static int xattr_set_fn(struct meta_txn *t, void *arg)
+{
+	struct xattr_arg *a = arg;
+	struct meta_inode in;
+	int r = meta_inode_get(t, a->ino, &in);
+
+	if (r < 0)
+		return r;
+	if (!strncmp(a->name, "user.", 5) && !S_ISREG(in.mode) &&
+	    !S_ISDIR(in.mode))
+		return -EPERM; /* as ext4: no user xattrs on special files */
+	if (a->remove) {
+		r = meta_xattr_del(t, a->ino, a->name);
+	} else {
+		r = meta_xattr_get(t, a->ino, a->name, NULL, 0);
+		if (r >= 0 && (a->flags & XATTR_CREATE))
+			return -EEXIST;
+		if (r == -ENODATA && (a->flags & XATTR_REPLACE))
+			return -ENODATA;
+		if (r < 0 && r != -ENODATA)
+			return r;
+		r = meta_xattr_put(t, a->ino, a->name, a->value, a->size);
+	}
+	if (r < 0)
+		return r;
+	meta_now(&in.ctime);
+	return meta_inode_put(t, a->ino, &in);
+}
+
+static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			 const char *value, size_t size, int flags)
+{
+	struct xattr_arg a = {ino, name, value, size, flags, false};
+	int r = xattr_name_ok(name);
+
+	if (r == 0 && size > XATTR_SIZE_MAX_)
+		r = -E2BIG;
+	if (r == 0)
+		r = meta_update(&sfs_of(req)->meta, xattr_set_fn, &a);
+	reply_err(req, r);
+}
+
+static void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct xattr_arg a = {ino, name, NULL, 0, 0, true};
+	int r = xattr_name_ok(name);
+
+	if (r == 0)
+		r = meta_update(&sfs_of(req)->meta, xattr_set_fn, &a);
+	reply_err(req, r);
+}
+
+static void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			 size_t size)
+{
+	struct sfs *fs = sfs_of(req);
+	char *buf = NULL;
+	struct meta_txn t;
+	int r = xattr_name_ok(name);
+
+	if (r == -EOPNOTSUPP)
+		r = -ENODATA;
+	if (r < 0)
+		goto out;
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = meta_begin(&fs->meta, &t, false);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_get(&t, ino, name, buf, size);
+	meta_abort(&t);
+	if (r >= 0 && size && (size_t)r > size)
+		r = -ERANGE;
+out:
+	if (r < 0)
+		reply_err(req, r);
+	else if (size)
+		fuse_reply_buf(req, buf, r);
+	else
+		fuse_reply_xattr(req, r);
+	free(buf);
+}
+
+static void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct sfs *fs = sfs_of(req);
+	char *buf = NULL;
+	struct meta_txn t;
+	int r;
+
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	r = meta_begin(&fs->meta, &t, false);
+	if (r == 0) {
+		r = meta_xattr_list(&t, ino, buf, size);
+		meta_abort(&t);
+	}
+	if (r < 0)
+		reply_err(req, r);
+	else if (size)
+		fuse_reply_buf(req, buf, r);
+	else
+		fuse_reply_xattr(req, r);
+	free(buf);
+}
+
+const struct fuse_lowlevel_ops sfs_ops = {
+	.init = sfs_init,
+	.lookup = sfs_lookup,
+	.forget = sfs_forget,
+	.forget_multi = sfs_forget_multi,
+	.getattr = sfs_getattr,
+	.setattr = sfs_setattr,
+	.readlink = sfs_readlink,
+	.mknod = sfs_mknod,
+	.mkdir = sfs_mkdir,
+	.symlink = sfs_symlink,
+	.unlink = sfs_unlink,
+	.rmdir = sfs_rmdir,
+	.rename = sfs_rename,
+	.link = sfs_link,
+	.open = sfs_open,
+	.create = sfs_create,
+	.read = sfs_read,
+	.write = sfs_write,
+	.flush = sfs_flush,
+	.release = sfs_release,
+	.fsync = sfs_fsync,
+	.opendir = sfs_opendir,
+	.readdir = sfs_readdir,
+	.readdirplus = sfs_readdirplus,
+	.releasedir = sfs_releasedir,
+	.fsyncdir = sfs_fsyncdir,
+	.statfs = sfs_statfs,
+	.setxattr = sfs_setxattr,
+	.getxattr = sfs_getxattr,
+	.listxattr = sfs_listxattr,
+	.removexattr = sfs_removexattr,
+};
+
+/* ---- life cycle ---- */
+
+/* Free every orphan: at mount, nothing can hold one open. */
+static int reclaim_orphans(struct sfs *fs)
+{
+	uint64_t ino = 0;
+	unsigned n = 0;
+	int r;
+
+	for (;;) {
+		struct meta_txn t;
+		r = meta_begin(&fs->meta, &t, false);
+		if (r < 0)
+			return r;
+		r = meta_orphan_next(&t, ino, &ino);
+		meta_abort(&t);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return r;
+		r = chunk_reclaim(&fs->chunks, ino);
+		if (r < 0)
+			return r;
+		n++;
+		ino++;
+	}
+	if (n)
+		sfs_info("freed %u file%s unlinked while open", n,
+			 n == 1 ? "" : "s");
+	return 0;
+}
+
+int sfs_start(struct sfs *fs, char *msg, size_t msglen)
+{
+	int r;
+
+	r = meta_open(&fs->meta, &fs->store, 0, msg, msglen);
+	if (r < 0)
+		return r;
+	r = chunk_init(&fs->chunks, &fs->store, &fs->meta);
+	if (r == 0)
+		r = itable_init(&fs->itable);
+	if (r == 0 && fs->meta.unclean)
+		sfs_warn("the store was not unmounted cleanly; recovering");
+	if (r == 0)
+		r = reclaim_orphans(fs);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot start: %s", strerror(-r));
+		chunk_fini(&fs->chunks);
+		meta_close(&fs->meta, false);
+	}
+	return r;
+}
+
+void sfs_stop(struct sfs *fs)
+{
+	bool clean = reclaim_orphans(fs) == 0;
+
+	itable_fini(&fs->itable);
+	chunk_fini(&fs->chunks);
+	meta_close(&fs->meta, clean);
+}

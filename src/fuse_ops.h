@@ -1,0 +1,32 @@
+/*
+ * fuse_ops.h - the low-level FUSE operations: the only code that replies
+ * to the kernel.
+ */
+#ifndef SFS_FUSE_OPS_H
+#define SFS_FUSE_OPS_H
+
+#include <fuse_lowlevel.h>
+
+#include "chunk.h"
+#include "itable.h"
+#include "meta.h"
+#include "store.h"
+
+struct sfs {
+	struct store store;
+	struct meta meta;
+	struct chunks chunks;
+	struct itable itable;
+	/* Entry and attribute timeouts given to the kernel, in seconds. */
+	double timeout;
+};
+
+extern const struct fuse_lowlevel_ops sfs_ops;
+
+/* Open metadata and data layers over an opened store and recover what an
+ * unclean stop left (orphans). Returns 0 or -errno with @msg filled. */
+int sfs_start(struct sfs *fs, char *msg, size_t msglen);
+/* Reclaim what is still orphaned, mark the store clean, close it. */
+void sfs_stop(struct sfs *fs);
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * main.c - options and the daemon's life cycle.
+ *
+ *   sparsefs [options] BACKING MOUNTPOINT [options]
+ *
+ * Order of events, so that bad input changes nothing: parse options and
+ * check the paths; create the FUSE session (rejects unknown options); fork
+ * (unless -f) before anything opens LMDB, which does not survive a fork;
+ * open or create the store and take its lock; mount; tell the waiting
+ * parent that the mount is live; serve until unmounted; close the store
+ * cleanly and exit 0.
+ */
+#include "sfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fuse_lowlevel.h>
+
+#include "fuse_ops.h"
+#include "log.h"
+
+struct options {
+	char *backing;
+	char *mountpoint;
+	char *chunk_size;
+	int foreground;
+	int debug;
+	int single;
+	int help;
+	int version;
+};
+
+#define OPT(t, p) {t, offsetof(struct options, p), 1}
+static const struct fuse_opt sfs_opts[] = {
+	OPT("chunk_size=%s", chunk_size),
+	OPT("-f", foreground),
+	OPT("-d", debug),
+	OPT("debug", debug),
+	OPT("-s", single),
+	OPT("-h", help),
+	OPT("--help", help),
+	OPT("-V", version),
+	OPT("--version", version),
+	FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] BACKING MOUNTPOINT\n"
+	       "\n"
+	       "Mount a sparse-file store kept in directory BACKING at "
+	       "MOUNTPOINT.\n"
+	       "An empty BACKING becomes a new store.\n"
+	       "\n"
+	       "options:\n"
+	       "  -f                 stay in the foreground\n"
+	       "  -d, -o debug       debug output (implies -f)\n"
+	       "  -s                 single-threaded\n"
+	       "  -o opt[,opt...]    mount options (see below)\n"
+	       "  -h, --help         this help\n"
+	       "  -V, --version      print the version\n"
+	       "\n"
+	       "sparsefs options:\n"
+	       "  -o chunk_size=SIZE chunk size of a new store: a power of "
+	       "two\n"
+	       "                     from 64K to 64M (default 1M)\n"
+	       "\n"
+	       "FUSE options such as allow_other pass through; "
+	       "default_permissions\n"
+	       "is always on. Unmount with: fusermount3 -u MOUNTPOINT\n",
+	       prog);
+}
+
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (!o->backing) {
+		o->backing = strdup(arg);
+		return 0;
+	}
+	if (!o->mountpoint) {
+		o->mountpoint = strdup(arg);
+		return 0;
+	}
+	fprintf(stderr, "sparsefs: unexpected argument '%s'\n", arg);
+	return -1;
+}
+
+/* Resolve @path to an existing directory; prints why not. */
+static char *dir_path(const char *what, const char *path)
+{
+	char *real = realpath(path, NULL);
+	struct stat st;
+
+	if (!real) {
+		fprintf(stderr, "sparsefs: %s %s: %s\n", what, path,
+			strerror(errno));
+		return NULL;
+	}
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "sparsefs: %s %s is not a directory\n", what,
+			path);
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+static bool inside(const char *dir, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (strcmp(parent, "/") == 0)
+		return true;
+	return strncmp(dir, parent, n) == 0 && (dir[n] == '/' || !dir[n]);
+}
+
+/*
+ * Fork; the parent waits for the child to report on @pipe: one byte, 0
+ * once the mount is live, else the exit code. Returns in the child with
+ * the pipe's write end in *@notify; never returns in the parent.
+ */
+static void daemonize(int *notify)
+{
+	int fds[2];
+	pid_t pid;
+	char status = 1;
+
+	if (pipe(fds) < 0) {
+		perror("sparsefs: pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("sparsefs: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1; /* the child died before reporting */
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	*notify = fds[1];
+}
+
+static void report(int *notify, char status)
+{
+	if (*notify < 0)
+		return;
+	if (write(*notify, &status, 1) != 1)
+		sfs_warn("cannot report to the parent process");
+	close(*notify);
+	*notify = -1;
+}
+
+static void detach(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (chdir("/") < 0)
+		sfs_warn("chdir /: %s", strerror(errno));
+	sfs_log_to_syslog();
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = {0};
+	struct sfs fs = {0};
+	struct fuse_session *se = NULL;
+	char *backing = NULL, *mnt = NULL;
+	char msg[512] = "";
+	uint64_t chunk_size = STORE_CHUNK_DEFAULT;
+	int notify = -1, ret = 1, r;
+
+	if (fuse_opt_parse(&args, &o, sfs_opts, opt_proc) < 0)
+		goto out1;
+	if (o.help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out1;
+	}
+	if (o.version) {
+		printf("sparsefs %s (libfuse %s, %s)\n", PACKAGE_VERSION,
+		       fuse_pkgversion(), mdb_version(NULL, NULL, NULL));
+		ret = 0;
+		goto out1;
+	}
+	if (!o.backing || !o.mountpoint) {
+		fprintf(stderr, "sparsefs: missing %s\nusage: %s [options] "
+				"BACKING MOUNTPOINT (--help for more)\n",
+			o.backing ? "MOUNTPOINT" : "BACKING and MOUNTPOINT",
+			argv[0]);
+		goto out1;
+	}
+	if (o.chunk_size &&
+	    (store_parse_size(o.chunk_size, &chunk_size) < 0 ||
+	     chunk_size < STORE_CHUNK_MIN || chunk_size > STORE_CHUNK_MAX ||
+	     (chunk_size & (chunk_size - 1)))) {
+		fprintf(stderr, "sparsefs: chunk_size=%s: must be a power of "
+				"two from 64K to 64M\n",
+			o.chunk_size);
+		goto out1;
+	}
+	backing = dir_path("BACKING", o.backing);
+	mnt = dir_path("MOUNTPOINT", o.mountpoint);
+	if (!backing || !mnt)
+		goto out1;
+	if (inside(backing, mnt) || inside(mnt, backing)) {
+		fprintf(stderr, "sparsefs: BACKING %s and MOUNTPOINT %s must "
+				"not be inside one another\n",
+			backing, mnt);
+		goto out1;
+	}
+	if (o.debug) {
+		o.foreground = 1;
+		sfs_log_debug(1);
+		fuse_opt_add_arg(&args, "-d");
+	}
+	fuse_opt_add_arg(&args, "-odefault_permissions,subtype=sparsefs");
+	{
+		char *escaped = NULL, *opt = NULL;
+		if (fuse_opt_add_opt_escaped(&escaped, backing) < 0 ||
+		    asprintf(&opt, "-ofsname=%s", escaped) < 0) {
+			free(escaped);
+			goto out1;
+		}
+		fuse_opt_add_arg(&args, opt);
+		free(escaped);
+		free(opt);
+	}
+
+	/* Before anything touches the store: rejects unknown options. */
+	se = fuse_session_new(&args, &sfs_ops, sizeof(sfs_ops), &fs);
+	if (!se) {
+		fprintf(stderr, "sparsefs: bad mount options (see above); "
+				"nothing was changed\n");
+		goto out1;
+	}
+	if (!o.foreground)
+		daemonize(&notify);
+
+	r = store_open(&fs.store, backing, chunk_size,
+		       STORE_CREATE | STORE_LOCK, msg, sizeof(msg));
+	if (r < 0) {
+		sfs_err("%s", msg);
+		goto out2;
+	}
+	if (fs.store.created)
+		sfs_info("created a new store in %s (chunk size %llu)",
+			 backing, (unsigned long long)fs.store.chunk_size);
+	fs.timeout = 1.0;
+	r = sfs_start(&fs, msg, sizeof(msg));
+	if (r < 0) {
+		sfs_err("%s: %s", backing, msg);
+		goto out3;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out4;
+	if (fuse_session_mount(se, mnt) != 0) {
+		sfs_err("cannot mount on %s", mnt);
+		goto out5;
+	}
+	report(&notify, 0);
+	if (!o.foreground)
+		detach();
+
+	if (o.single) {
+		r = fuse_session_loop(se);
+	} else {
+#if FUSE_USE_VERSION >= 312
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, 0);
+		fuse_loop_cfg_set_max_threads(cfg, 16);
+		fuse_loop_cfg_set_idle_threads(cfg, 8);
+		r = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+#else
+		struct fuse_loop_config cfg = {.clone_fd = 0,
+					       .max_idle_threads = 8};
+		r = fuse_session_loop_mt(se, &cfg);
+#endif
+	}
+	/* A signal (SIGTERM, SIGINT) is a request to stop, not a failure. */
+	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
+	fuse_session_unmount(se);
+out5:
+	fuse_remove_signal_handlers(se);
+out4:
+	sfs_stop(&fs);
+out3:
+	store_close(&fs.store);
+out2:
+	report(&notify, (char)ret);
+	fuse_session_destroy(se);
+out1:
+	fuse_opt_free_args(&args);
+	free(o.backing);
+	free(o.mountpoint);
+	free(o.chunk_size);
+	free(backing);
+	free(mnt);
+	return ret;
+}
