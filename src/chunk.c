@@ -236,6 +236,8 @@ struct piece {
 	/* Offset in the chunk and bytes of this piece. */
 	uint32_t off, len;
 	bool exists, fresh;
+	/* Zero detection: after this write the chunk holds only zeros. */
+	bool zero;
 	struct meta_chunk rec;
 };
 
@@ -353,6 +355,7 @@ ssize_t chunk_read(struct chunks *c, uint64_t ino, char *buf, size_t len,
 struct write_arg {
 	struct chunks *c;
 	uint64_t ino;
+	/* New end of file if larger (fallocate KEEP_SIZE: 0). */
 	uint64_t end;
 	struct piece *p;
 	size_t n;
@@ -373,6 +376,17 @@ static int write_commit_fn(struct meta_txn *t, void *arg)
 		struct piece *p = &a->p[i];
 		struct meta_chunk rec = p->rec;
 		uint32_t end = p->off + p->len;
+		if (p->zero) {
+			/* All zeros now: the chunk goes (if it existed). */
+			if (p->exists) {
+				in->spent -= SFS_MIN(in->spent,
+						     spent_of(rec.len));
+				r = meta_chunk_del(t, a->ino, p->idx);
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
 		if (p->exists && rec.len >= end)
 			continue;
 		if (!p->exists)
@@ -396,11 +410,61 @@ static int write_commit_fn(struct meta_txn *t, void *arg)
 	return meta_chunk_id_raise(t, next_id);
 }
 
+static bool all_zero(const char *buf, size_t len)
+{
+	static const char zeros[4096];
+
+	while (len > 0) {
+		size_t n = SFS_MIN(len, sizeof(zeros));
+		if (memcmp(buf, zeros, n))
+			return false;
+		buf += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* True if the bytes of chunk @p outside the piece are zeros too. */
+static bool rest_zero(struct chunks *c, const struct piece *p)
+{
+	struct chunk_fd_slot *s;
+	char *buf;
+	bool zero = false;
+	ssize_t n;
+	int err;
+
+	if (!p->exists || (p->off == 0 && p->len >= p->rec.len))
+		return true;
+	buf = malloc(p->rec.len);
+	if (!buf)
+		return false;
+	s = slot_get_named(c, p->rec.id, &err);
+	if (s) {
+		n = backing_pread_all(c->b, s->fd, buf, p->rec.len, 0);
+		slot_put(s);
+		if (n >= 0) {
+			memset(buf + n, 0, p->rec.len - n);
+			memset(buf + p->off, 0,
+			       SFS_MIN(p->len, p->rec.len - SFS_MIN(p->off,
+								    p->rec.len)));
+			zero = all_zero(buf, p->rec.len);
+		}
+	}
+	free(buf);
+	return zero;
+}
+
+/* Write one piece into its chunk file (new chunks get a fresh id). A
+ * NULL @buf reserves the space instead (fallocate). */
 static int write_piece(struct chunks *c, struct piece *p, const char *buf)
 {
 	struct chunk_fd_slot *s;
 	int r;
 
+	if (buf && c->zero_detect && all_zero(buf, p->len) && rest_zero(c, p)) {
+		p->zero = true;
+		return 0;
+	}
 	if (!p->exists) {
 		pthread_mutex_lock(&c->id_lock);
 		p->rec.id = c->next_id++;
@@ -413,26 +477,37 @@ static int write_piece(struct chunks *c, struct piece *p, const char *buf)
 		     : slot_get_named(c, p->rec.id, &r);
 	if (!s)
 		return r;
-	r = backing_pwrite_all(c->b, s->fd, buf, p->len, p->off);
+	if (buf) {
+		r = backing_pwrite_all(c->b, s->fd, buf, p->len, p->off);
+	} else {
+		r = c->b->ops->fallocate(c->b, s->fd, 0, p->off, p->len);
+		/* Where the backing cannot, extending the file allocates
+		 * (exFAT, FAT) or is the best there is. */
+		if (r == -EOPNOTSUPP || r == -ENOSYS) {
+			struct stat st;
+			r = c->b->ops->fstat(c->b, s->fd, &st);
+			if (r == 0 && st.st_size < p->off + p->len)
+				r = c->b->ops->ftruncate(c->b, s->fd,
+							 p->off + p->len);
+		}
+	}
 	slot_put(s);
 	return r;
 }
 
-ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
-		    size_t len, off_t off, struct chunk_dirty *dirty,
-		    struct meta_inode *attr)
+/* Write (or with NULL @buf reserve) [off, off + len) of one batch of
+ * chunks. */
+static ssize_t write_batch(struct chunks *c, uint64_t ino, const char *buf,
+			   size_t len, off_t off, bool keep_size,
+			   struct chunk_dirty *dirty, struct meta_inode *attr)
 {
 	struct piece stack[PIECES_ON_STACK], *p;
 	struct write_arg a;
 	struct meta_txn t;
+	bool dropped = false;
 	size_t n, i;
 	int r;
 
-	if (len == 0)
-		return 0;
-	if ((uint64_t)off + len < (uint64_t)off ||
-	    (uint64_t)off + len > (uint64_t)INT64_MAX)
-		return -EFBIG;
 	n = count_pieces(c, len, off);
 	p = pieces_alloc(stack, n);
 	if (!p)
@@ -445,59 +520,228 @@ ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
 	}
 	for (i = 0; r == 0 && i < n; i++) {
 		r = write_piece(c, &p[i], buf);
-		buf += p[i].len;
+		if (buf)
+			buf += p[i].len;
+		dropped |= p[i].zero && p[i].exists;
 	}
 	if (r == 0) {
-		a = (struct write_arg){c, ino, off + len, p, n, attr};
+		a = (struct write_arg){c, ino, keep_size ? 0 : off + len, p, n,
+				       attr};
 		r = meta_update(c->m, write_commit_fn, &a);
 	}
 	if (r < 0) {
 		/* Chunk files made for this write mean nothing now. */
-		for (size_t j = 0; j < n; j++)
-			if (p[j].fresh)
-				chunk_drop(c, p[j].rec.id);
-	} else {
 		for (i = 0; i < n; i++)
-			dirty_add(dirty, p[i].rec.id);
+			if (p[i].fresh)
+				chunk_drop(c, p[i].rec.id);
+	} else {
+		if (dropped)
+			r = meta_sync(c->m);
+		for (i = 0; i < n; i++) {
+			if (!p[i].zero)
+				dirty_add(dirty, p[i].rec.id);
+			else if (p[i].exists && r == 0)
+				chunk_drop(c, p[i].rec.id);
+		}
 	}
 	pieces_free(stack, p);
 	return r < 0 ? r : (ssize_t)len;
 }
 
-/* ---- truncate ---- */
+ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
+		    size_t len, off_t off, struct chunk_dirty *dirty,
+		    struct meta_inode *attr)
+{
+	if (len == 0)
+		return 0;
+	if ((uint64_t)off + len < (uint64_t)off ||
+	    (uint64_t)off + len > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	return write_batch(c, ino, buf, len, off, false, dirty, attr);
+}
+
+#define RESERVE_BATCH_CHUNKS 256
+
+int chunk_reserve(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
+		  bool keep_size, struct chunk_dirty *dirty,
+		  struct meta_inode *attr)
+{
+	uint64_t step = RESERVE_BATCH_CHUNKS * c->chunk_size;
+
+	if (off + len < off || off + len > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	while (len > 0) {
+		/* Batches end on chunk boundaries. */
+		uint64_t n = SFS_MIN(len, step - (off & (c->chunk_size - 1)));
+		ssize_t r = write_batch(c, ino, NULL, n, off, keep_size, dirty,
+					attr);
+		if (r < 0)
+			return (int)r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- seek ---- */
+
+int64_t chunk_seek(struct chunks *c, uint64_t ino, uint64_t off, int whence)
+{
+	struct meta_inode in;
+	struct meta_chunk rec;
+	struct meta_txn t;
+	uint64_t idx, pos = off;
+	int64_t r;
+
+	r = meta_begin(c->m, &t, false);
+	if (r < 0)
+		return r;
+	r = meta_inode_get(&t, ino, &in);
+	if (r < 0)
+		goto out;
+	if (off >= in.size) {
+		r = -ENXIO;
+		goto out;
+	}
+	for (;;) {
+		uint64_t start;
+		r = meta_chunk_next(&t, ino, pos >> c->shift, &idx, &rec);
+		if (r == -ENOENT) {
+			/* No data from here on: a hole up to the end. */
+			r = whence == SEEK_DATA ? -ENXIO : (int64_t)pos;
+			break;
+		}
+		if (r < 0)
+			break;
+		start = idx << c->shift;
+		if (whence == SEEK_DATA) {
+			if (start + rec.len > pos && rec.len > 0) {
+				r = SFS_MAX(start, pos);
+				break;
+			}
+			pos = start + c->chunk_size;
+		} else {
+			if (start > pos || start + rec.len <= pos) {
+				r = pos; /* pos is in a hole */
+				break;
+			}
+			pos = start + rec.len;
+			if (rec.len < c->chunk_size) {
+				r = pos;
+				break;
+			}
+		}
+		if (pos >= in.size) {
+			r = whence == SEEK_DATA ? -ENXIO : (int64_t)in.size;
+			break;
+		}
+	}
+	if (whence == SEEK_DATA && r >= 0 && (uint64_t)r >= in.size)
+		r = -ENXIO;
+	else if (r >= 0 && (uint64_t)r > in.size)
+		r = in.size;
+out:
+	meta_abort(&t);
+	return r;
+}
+
+/* ---- truncate, punch, zero range ---- */
 
 #define DROP_BATCH 4096
 
-struct trunc_arg {
+struct drop_arg {
 	struct chunks *c;
-	uint64_t ino, size;
+	uint64_t ino;
+	/* Whole chunks with index in [from, to) go. */
+	uint64_t from, to;
+	/* Bytes [zoff, zend) of the partial chunks at the edges become
+	 * zeros (first batch only). */
+	uint64_t zoff, zend;
+	/* First batch: new size (UINT64_MAX: keep), times. */
+	uint64_t size;
+	bool first, more;
 	struct meta_inode *attr;
 	/* Chunk ids freed by this batch. */
 	uint64_t ids[DROP_BATCH];
 	size_t n;
-	bool first, more;
 };
 
-static int trunc_collect(void *arg, uint64_t idx, const struct meta_chunk *c)
+static int drop_collect(void *arg, uint64_t idx, const struct meta_chunk *c)
 {
-	struct trunc_arg *a = arg;
+	struct drop_arg *a = arg;
 
 	if (a->n == DROP_BATCH) {
 		a->more = true;
 		return 1;
 	}
-	a->ids[a->n] = c->id;
+	a->ids[a->n++] = c->id;
 	a->attr->spent -= SFS_MIN(a->attr->spent, spent_of(c->len));
-	a->n++;
 	return 0;
 }
 
-static int trunc_fn(struct meta_txn *t, void *arg)
+/* Write zeros over [off, off + len) of an open chunk file: a hole where
+ * the backing can punch one, else zeros written. */
+static int zero_bytes(struct chunks *c, int fd, uint64_t off, uint64_t len)
 {
-	struct trunc_arg *a = arg;
+	static const char zeros[65536];
+	int r = c->b->ops->fallocate(c->b, fd,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     off, len);
+
+	if (r != -EOPNOTSUPP && r != -ENOSYS)
+		return r;
+	for (r = 0; r == 0 && len > 0;) {
+		size_t n = SFS_MIN(len, sizeof(zeros));
+		r = backing_pwrite_all(c->b, fd, zeros, n, off);
+		off += n;
+		len -= n;
+	}
+	return r;
+}
+
+/* Make bytes [a, b) of chunk @idx read as zeros. */
+static int zero_partial(struct meta_txn *t, struct drop_arg *d, uint64_t idx,
+			uint32_t a, uint32_t b)
+{
+	struct chunks *c = d->c;
+	struct meta_inode *in = d->attr;
+	struct chunk_fd_slot *s;
+	struct meta_chunk rec;
+	int r = meta_chunk_get(t, d->ino, idx, &rec);
+
+	if (r == -ENOENT || (r == 0 && a >= rec.len))
+		return 0;
+	if (r < 0)
+		return r;
+	if (a == 0 && b >= rec.len) {
+		r = meta_chunk_del(t, d->ino, idx);
+		if (r == 0)
+			r = drop_collect(d, idx, &rec) ? -EIO : 0;
+		return r;
+	}
+	s = slot_get_named(c, rec.id, &r);
+	if (!s)
+		return r;
+	if (b >= rec.len) {
+		/* The tail goes: cut the file, which frees it too. */
+		r = c->b->ops->ftruncate(c->b, s->fd, a);
+		if (r == 0) {
+			in->spent -= SFS_MIN(in->spent, spent_of(rec.len));
+			in->spent += spent_of(a);
+			rec.len = a;
+		}
+	} else {
+		r = zero_bytes(c, s->fd, a, b - a);
+	}
+	slot_put(s);
+	return r == 0 ? meta_chunk_put(t, d->ino, idx, &rec) : r;
+}
+
+static int drop_fn(struct meta_txn *t, void *arg)
+{
+	struct drop_arg *a = arg;
 	struct chunks *c = a->c;
 	struct meta_inode *in = a->attr;
-	uint64_t from = (a->size + c->chunk_size - 1) >> c->shift;
 	uint64_t idx;
 	int r;
 
@@ -506,70 +750,56 @@ static int trunc_fn(struct meta_txn *t, void *arg)
 	r = meta_inode_get(t, a->ino, in);
 	if (r < 0)
 		return r;
-	if (a->first && (a->size & (c->chunk_size - 1))) {
-		/* Cut the chunk that will hold the new end of file. */
-		uint32_t keep = a->size & (c->chunk_size - 1);
-		struct meta_chunk rec;
-		idx = a->size >> c->shift;
-		r = meta_chunk_get(t, a->ino, idx, &rec);
-		if (r == 0 && rec.len > keep) {
-			struct chunk_fd_slot *s = slot_get_named(c, rec.id, &r);
-			if (!s)
-				return r;
-			r = c->b->ops->ftruncate(c->b, s->fd, keep);
-			slot_put(s);
-			if (r < 0)
-				return r;
-			in->spent -= SFS_MIN(in->spent, spent_of(rec.len));
-			in->spent += spent_of(keep);
-			rec.len = keep;
-			r = meta_chunk_put(t, a->ino, idx, &rec);
+	if (a->first && a->zoff < a->zend) {
+		uint64_t hi = a->zoff >> c->shift, ti = (a->zend - 1) >> c->shift;
+		uint64_t mask = c->chunk_size - 1;
+		if (hi < a->from || hi >= a->to) {
+			uint64_t end = hi == ti ? ((a->zend - 1) & mask) + 1
+						: c->chunk_size;
+			r = zero_partial(t, a, hi, a->zoff & mask, end);
 		}
-		if (r < 0 && r != -ENOENT)
+		if (r == 0 && ti != hi && (ti < a->from || ti >= a->to))
+			r = zero_partial(t, a, ti, 0, ((a->zend - 1) & mask) + 1);
+		if (r < 0)
 			return r;
 	}
-	r = meta_chunk_walk(t, a->ino, from, UINT64_MAX, trunc_collect, a);
+	r = meta_chunk_walk(t, a->ino, a->from, a->to, drop_collect, a);
 	if (r < 0)
 		return r;
-	/* Delete what was collected: walk again, the cursor is gone. */
-	for (size_t i = 0; i < a->n; i++) {
-		r = meta_chunk_next(t, a->ino, from, &idx, NULL);
+	/* Delete what was collected: the walk's cursor is gone by now. */
+	for (size_t done = 0; done < a->n;) {
+		r = meta_chunk_next(t, a->ino, a->from, &idx, NULL);
+		if (r == -ENOENT || (r == 0 && idx >= a->to))
+			break;
 		if (r == 0)
 			r = meta_chunk_del(t, a->ino, idx);
 		if (r < 0)
 			return r;
+		done++;
 	}
 	if (a->first) {
-		in->size = a->size;
+		if (a->size != UINT64_MAX)
+			in->size = a->size;
 		meta_now(&in->mtime);
 		in->ctime = in->mtime;
 	}
 	return meta_inode_put(t, a->ino, in);
 }
 
-int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
-		   struct meta_inode *attr)
+/* Run @a's drop in batches, deleting chunk files once the metadata that
+ * dropped them is durable (a crash may leave a stray file, never a
+ * record without its file). */
+static int drop_range(struct chunks *c, struct drop_arg *a)
 {
-	struct trunc_arg *a;
 	int r;
 
-	if (size > (uint64_t)INT64_MAX)
-		return -EFBIG;
-	a = malloc(sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	a->c = c;
-	a->ino = ino;
-	a->size = size;
-	a->attr = attr;
 	a->first = true;
 	do {
-		r = meta_update(c->m, trunc_fn, a);
+		r = meta_update(c->m, drop_fn, a);
 		if (r < 0)
 			break;
 		a->first = false;
 		if (a->n) {
-			/* Files go once no durable record names them. */
 			r = meta_sync(c->m);
 			if (r < 0)
 				break;
@@ -577,6 +807,51 @@ int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
 				chunk_drop(c, a->ids[i]);
 		}
 	} while (a->more);
+	return r;
+}
+
+int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
+		   struct meta_inode *attr)
+{
+	struct drop_arg *a;
+	int r;
+
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	*a = (struct drop_arg){.c = c, .ino = ino, .attr = attr, .size = size};
+	a->from = (size + c->chunk_size - 1) >> c->shift;
+	a->to = UINT64_MAX;
+	/* Cut the chunk that holds the new end of file. */
+	a->zoff = size;
+	a->zend = (size | (c->chunk_size - 1)) + 1;
+	r = drop_range(c, a);
+	free(a);
+	return r;
+}
+
+int chunk_punch(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
+		uint64_t new_size, struct meta_inode *attr)
+{
+	struct drop_arg *a;
+	int r;
+
+	if (len == 0 || off + len < off)
+		return len == 0 ? 0 : -EFBIG;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	*a = (struct drop_arg){.c = c, .ino = ino, .attr = attr,
+			       .size = new_size};
+	a->from = (off + c->chunk_size - 1) >> c->shift;
+	a->to = (off + len) >> c->shift;
+	if (a->to < a->from)
+		a->to = a->from;
+	a->zoff = off;
+	a->zend = off + len;
+	r = drop_range(c, a);
 	free(a);
 	return r;
 }

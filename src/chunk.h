@@ -38,6 +38,8 @@ struct chunks {
 	/* Cache of open chunk files: a slot per (id % nslots). */
 	struct chunk_fd_slot *slots;
 	size_t nslots;
+	/* A write that leaves a chunk all zeros frees it. */
+	bool zero_detect;
 };
 
 /* Set up the data layer over an open store and metadata; 0 or -errno. */
@@ -61,6 +63,24 @@ ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
  * chunk is cut. Updates mtime and ctime. */
 int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
 		   struct meta_inode *attr);
+/*
+ * Make [off, off + len) read as zeros: whole chunks in it are freed, the
+ * partial ones at its edges zeroed (a hole punched where the backing can).
+ * @new_size: the size afterwards (UINT64_MAX: unchanged).
+ */
+int chunk_punch(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
+		uint64_t new_size, struct meta_inode *attr);
+/*
+ * Reserve backing space for [off, off + len) (fallocate mode 0): chunk
+ * files are created and allocated, so that later writes there cannot fail
+ * for lack of room; -ENOSPC up front when the backing has none. Extends
+ * the size unless @keep_size.
+ */
+int chunk_reserve(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
+		  bool keep_size, struct chunk_dirty *dirty,
+		  struct meta_inode *attr);
+/* lseek SEEK_DATA / SEEK_HOLE from @off: the offset, or -ENXIO. */
+int64_t chunk_seek(struct chunks *c, uint64_t ino, uint64_t off, int whence);
 /* Make @ino's data durable (the chunk files in @dirty), then the
  * metadata. */
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *dirty);

@@ -88,6 +88,9 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	/* The kernel clears setuid/setgid on write and chown by itself when
 	 * we do not claim to. */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* O_TRUNC then arrives as a setattr of the size, which is where
+	 * truncation (and dropping setuid) is handled. */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 	conn->max_write = 1 << 20;
@@ -506,6 +509,193 @@ static void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	reply_err(req, r);
 }
 
+static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		      struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = file_of(fi);
+	int64_t r;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		/* The kernel handles the others itself. */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (off < 0) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	r = chunk_seek(&fs->chunks, ino, off, whence);
+	pthread_rwlock_unlock(&in->lock);
+	if (r < 0)
+		reply_err(req, (int)r);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			  off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *in = file_of(fi);
+	struct meta_inode attr;
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	uint64_t end = (uint64_t)off + len;
+	int r;
+
+	if (off < 0 || len <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_rwlock_wrlock(&in->lock);
+	r = get_attr(fs, ino, &attr);
+	if (r < 0)
+		goto out;
+	switch (mode & ~FALLOC_FL_KEEP_SIZE) {
+	case 0:
+		r = chunk_reserve(&fs->chunks, ino, off, len, keep, &in->dirty,
+				  &attr);
+		break;
+	case FALLOC_FL_PUNCH_HOLE:
+		if (!keep) {
+			r = -EOPNOTSUPP;
+			break;
+		}
+		if ((uint64_t)off < attr.size)
+			r = chunk_punch(&fs->chunks, ino, off,
+					SFS_MIN(end, attr.size) - off,
+					UINT64_MAX, &attr);
+		break;
+	case FALLOC_FL_ZERO_RANGE:
+		if ((uint64_t)off < attr.size)
+			r = chunk_punch(&fs->chunks, ino, off,
+					SFS_MIN(end, attr.size) - off,
+					UINT64_MAX, &attr);
+		if (r == 0 && !keep && end > attr.size)
+			r = chunk_truncate(&fs->chunks, ino, end, &attr);
+		break;
+	default:
+		/* COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE... */
+		r = -EOPNOTSUPP;
+	}
+out:
+	pthread_rwlock_unlock(&in->lock);
+	reply_err(req, r);
+}
+
+#define COPY_BLOCK (1u << 20)
+
+/*
+ * Copy [off_in, off_in + len) of @src to @off_out of @dst through the data
+ * layer, extent by extent: holes in the source become holes in the copy
+ * and cost nothing, so a sparse file copies in time proportional to its
+ * data. Both locks are held by the caller.
+ */
+static ssize_t copy_range(struct sfs *fs, uint64_t src, uint64_t off_in,
+			  struct sfs_inode *dst, uint64_t off_out, size_t len)
+{
+	struct meta_inode sattr, dattr;
+	char *buf;
+	uint64_t pos = off_in, end;
+	ssize_t r;
+
+	r = get_attr(fs, src, &sattr);
+	if (r < 0)
+		return r;
+	if (off_in >= sattr.size)
+		return 0;
+	end = off_in + SFS_MIN(len, sattr.size - off_in);
+	buf = malloc(COPY_BLOCK);
+	if (!buf)
+		return -ENOMEM;
+	while (pos < end) {
+		int64_t data = chunk_seek(&fs->chunks, src, pos, SEEK_DATA);
+		uint64_t hole_end = data < 0 ? end : SFS_MIN((uint64_t)data, end);
+		if (data < 0 && data != -ENXIO) {
+			r = data;
+			break;
+		}
+		if (hole_end > pos) {
+			/* The copy's range must read as zeros too. */
+			uint64_t o = off_out + (pos - off_in);
+			r = get_attr(fs, dst->ino, &dattr);
+			if (r == 0 && o < dattr.size)
+				r = chunk_punch(&fs->chunks, dst->ino, o,
+						SFS_MIN(hole_end - pos,
+							dattr.size - o),
+						UINT64_MAX, &dattr);
+			if (r == 0 && o + (hole_end - pos) > dattr.size)
+				r = chunk_truncate(&fs->chunks, dst->ino,
+						   o + (hole_end - pos), &dattr);
+			if (r < 0)
+				break;
+			pos = hole_end;
+			continue;
+		}
+		{
+			int64_t hole = chunk_seek(&fs->chunks, src, pos,
+						  SEEK_HOLE);
+			uint64_t stop;
+			if (hole < 0) {
+				r = hole;
+				break;
+			}
+			stop = SFS_MIN(SFS_MIN((uint64_t)hole, end),
+				       pos + COPY_BLOCK);
+			r = chunk_read(&fs->chunks, src, buf, stop - pos, pos);
+			if (r > 0)
+				r = chunk_write(&fs->chunks, dst->ino, buf, r,
+						off_out + (pos - off_in),
+						&dst->dirty, &dattr);
+			if (r <= 0)
+				break;
+			pos += r;
+		}
+	}
+	free(buf);
+	if (r < 0 && pos == off_in)
+		return r;
+	return pos - off_in;
+}
+
+static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+				off_t off_in, struct fuse_file_info *fi_in,
+				fuse_ino_t ino_out, off_t off_out,
+				struct fuse_file_info *fi_out, size_t len,
+				int flags)
+{
+	struct sfs *fs = sfs_of(req);
+	struct sfs_inode *src = file_of(fi_in), *dst = file_of(fi_out);
+	ssize_t r;
+
+	if (flags) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if ((uint64_t)off_out + len > (uint64_t)INT64_MAX)
+		len = INT64_MAX - off_out;
+	/* Lock in inode order; the kernel refuses overlapping copies
+	 * within one file. */
+	if (src == dst) {
+		pthread_rwlock_wrlock(&dst->lock);
+	} else if (src->ino < dst->ino) {
+		pthread_rwlock_rdlock(&src->lock);
+		pthread_rwlock_wrlock(&dst->lock);
+	} else {
+		pthread_rwlock_wrlock(&dst->lock);
+		pthread_rwlock_rdlock(&src->lock);
+	}
+	r = copy_range(fs, ino_in, off_in, dst, off_out, len);
+	pthread_rwlock_unlock(&dst->lock);
+	if (src != dst)
+		pthread_rwlock_unlock(&src->lock);
+	if (r < 0)
+		reply_err(req, (int)r);
+	else
+		fuse_reply_write(req, r);
+}
+
 /* ---- directories ---- */
 
 static void sfs_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -831,6 +1021,9 @@ const struct fuse_lowlevel_ops sfs_ops = {
 	.flush = sfs_flush,
 	.release = sfs_release,
 	.fsync = sfs_fsync,
+	.lseek = sfs_lseek,
+	.fallocate = sfs_fallocate,
+	.copy_file_range = sfs_copy_file_range,
 	.opendir = sfs_opendir,
 	.readdir = sfs_readdir,
 	.readdirplus = sfs_readdirplus,

@@ -27,6 +27,7 @@ struct options {
 	char *backing;
 	char *mountpoint;
 	char *chunk_size;
+	int nozero_detect;
 	int foreground;
 	int debug;
 	int single;
@@ -37,6 +38,7 @@ struct options {
 #define OPT(t, p) {t, offsetof(struct options, p), 1}
 static const struct fuse_opt sfs_opts[] = {
 	OPT("chunk_size=%s", chunk_size),
+	OPT("nozero_detect", nozero_detect),
 	OPT("-f", foreground),
 	OPT("-d", debug),
 	OPT("debug", debug),
@@ -68,6 +70,10 @@ static void usage(const char *prog)
 	       "  -o chunk_size=SIZE chunk size of a new store: a power of "
 	       "two\n"
 	       "                     from 64K to 64M (default 1M)\n"
+	       "  -o nozero_detect   store chunks that are all zeros (by "
+	       "default a\n"
+	       "                     write that leaves a chunk all zeros "
+	       "frees it)\n"
 	       "\n"
 	       "FUSE options such as allow_other pass through; "
 	       "default_permissions\n"
@@ -269,6 +275,7 @@ int main(int argc, char *argv[])
 			 backing, (unsigned long long)fs.store.chunk_size);
 	fs.timeout = 1.0;
 	r = sfs_start(&fs, msg, sizeof(msg));
+	fs.chunks.zero_detect = !o.nozero_detect;
 	if (r < 0) {
 		sfs_err("%s: %s", backing, msg);
 		goto out3;
