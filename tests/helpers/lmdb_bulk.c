@@ -52,10 +52,26 @@ static int parse_size(const char *s, size_t *out)
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end || (shift && v > (~0ULL >> shift)))
 		return -1;
@@ -166,8 +182,10 @@ static int do_verify(MDB_env *env, long nrec, long ntxn)
 			}
 			if (st.ms_entries != (size_t)nrec) {
 				mdb_txn_abort(txn);
-				fprintf(stderr, "lmdb_bulk: %zu entries, "
-					"expected %ld\n", st.ms_entries, nrec);
+				fprintf(stderr,
+					"lmdb_bulk: %zu entries, "
+					"expected %ld\n",
+					st.ms_entries, nrec);
 				return 1;
 			}
 		}
@@ -181,11 +199,14 @@ static int do_verify(MDB_env *env, long nrec, long ntxn)
 				return report("mdb_get", rc);
 			}
 			make_value(i, want, &wlen);
-			if (v.mv_size != wlen || memcmp(v.mv_data, want, wlen)) {
+			if (v.mv_size != wlen ||
+			    memcmp(v.mv_data, want, wlen)) {
 				mdb_txn_abort(txn);
-				fprintf(stderr, "lmdb_bulk: record %ld has a "
+				fprintf(stderr,
+					"lmdb_bulk: record %ld has a "
 					"wrong value (%zu bytes, expected "
-					"%zu)\n", i, v.mv_size, wlen);
+					"%zu)\n",
+					i, v.mv_size, wlen);
 				return 1;
 			}
 		}

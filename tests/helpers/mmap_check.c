@@ -54,7 +54,7 @@ static void add(int phase, enum op_kind kind, size_t off, size_t len,
 {
 	if (off + len > FILE_SIZE)
 		len = FILE_SIZE - off;
-	ops[nops++] = (struct op){ kind, off, len, seed, phase };
+	ops[nops++] = (struct op){kind, off, len, seed, phase};
 }
 
 /* The ops of a run, identical every time so that --verify can replay them. */
@@ -109,8 +109,10 @@ static int mismatch(const char *what, const unsigned char *got,
 	for (j = 0; j < len; j++)
 		if (got[j] != want[j])
 			break;
-	fprintf(stderr, "mmap_check: %s: byte at offset %zu is 0x%02x, "
-		"expected 0x%02x\n", what, base + j, got[j], want[j]);
+	fprintf(stderr,
+		"mmap_check: %s: byte at offset %zu is 0x%02x, "
+		"expected 0x%02x\n",
+		what, base + j, got[j], want[j]);
 	return 1;
 }
 
@@ -134,8 +136,7 @@ static int pread_full(int fd, unsigned char *buf, size_t len, size_t off)
 	return 0;
 }
 
-static int pwrite_full(int fd, const unsigned char *buf, size_t len,
-		       size_t off)
+static int pwrite_full(int fd, const unsigned char *buf, size_t len, size_t off)
 {
 	ssize_t n;
 
@@ -252,7 +253,8 @@ static int run(const char *path, unsigned char *shadow)
 			continue;
 		/* end of a phase */
 		if (op->phase == 1 &&
-		    check_pread_all(fd, shadow, "pread after writes through "
+		    check_pread_all(fd, shadow,
+				    "pread after writes through "
 				    "the map, before msync"))
 			goto out;
 		if (op->phase == 2 && memcmp(map, shadow, FILE_SIZE)) {
@@ -307,8 +309,7 @@ static int verify(const char *path, const unsigned char *shadow)
 		goto out;
 	}
 	if (memcmp(map, shadow, FILE_SIZE))
-		mismatch("map of the reopened file", map, shadow, 0,
-			 FILE_SIZE);
+		mismatch("map of the reopened file", map, shadow, 0, FILE_SIZE);
 	else
 		ret = 0;
 	munmap(map, FILE_SIZE);
