@@ -21,6 +21,7 @@
  */
 #include "sfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -477,7 +478,15 @@ static int write_piece(struct chunks *c, struct piece *p, const char *buf)
 		     : slot_get_named(c, p->rec.id, &r);
 	if (!s)
 		return r;
-	if (buf) {
+	/* Past the record's length the file may hold bytes of a write that
+	 * never committed (a crash): cut them, so the gap reads as zeros. */
+	if (!p->fresh && p->off > p->rec.len)
+		r = c->b->ops->ftruncate(c->b, s->fd, p->rec.len);
+	else
+		r = 0;
+	if (r < 0) {
+		/* fall through to the error below */
+	} else if (buf) {
 		r = backing_pwrite_all(c->b, s->fd, buf, p->len, p->off);
 	} else {
 		r = c->b->ops->fallocate(c->b, s->fd, 0, p->off, p->len);
@@ -910,6 +919,68 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 		chunk_dirty_free(d);
 	if (r == 0)
 		r = meta_sync(c->m);
+	return r;
+}
+
+/* Parse "data/T/MMM/LLL" parts back into an id; false if not one. */
+static bool parse_hex(const char *name, size_t maxlen, uint64_t *v)
+{
+	char *end;
+
+	if (!*name || strlen(name) > maxlen || name[0] == '-' || name[0] == '+')
+		return false;
+	errno = 0;
+	*v = strtoull(name, &end, 16);
+	return !errno && !*end;
+}
+
+int chunk_scan_files(struct chunks *c, int (*fn)(void *, uint64_t),
+		     void *arg)
+{
+	DIR *top, *mid, *leaf;
+	struct dirent *t, *m, *l;
+	char path[600];
+	uint64_t tv, mv, lv;
+	int fd, r = 0;
+
+	fd = c->b->ops->open(c->b, STORE_DATA_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	top = fdopendir(fd);
+	if (!top) {
+		close(fd);
+		return -errno;
+	}
+	while (r == 0 && (t = readdir(top))) {
+		if (!parse_hex(t->d_name, 10, &tv))
+			continue;
+		snprintf(path, sizeof(path), STORE_DATA_DIR "/%s", t->d_name);
+		fd = c->b->ops->open(c->b, path, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0 || !(mid = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (r == 0 && (m = readdir(mid))) {
+			if (!parse_hex(m->d_name, 3, &mv))
+				continue;
+			snprintf(path, sizeof(path), STORE_DATA_DIR "/%s/%s",
+				 t->d_name, m->d_name);
+			fd = c->b->ops->open(c->b, path,
+					     O_RDONLY | O_DIRECTORY, 0);
+			if (fd < 0 || !(leaf = fdopendir(fd))) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			while (r == 0 && (l = readdir(leaf)))
+				if (parse_hex(l->d_name, 3, &lv))
+					r = fn(arg, tv << 24 | mv << 12 | lv);
+			closedir(leaf);
+		}
+		closedir(mid);
+	}
+	closedir(top);
 	return r;
 }
 

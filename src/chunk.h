@@ -86,6 +86,10 @@ int64_t chunk_seek(struct chunks *c, uint64_t ino, uint64_t off, int whence);
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *dirty);
 /* Free an orphaned inode and its chunk files. */
 int chunk_reclaim(struct chunks *c, uint64_t ino);
+/* Call @fn for the id of every chunk file in the store, until it returns
+ * non-zero (returned). Files whose names are not chunk ids are skipped. */
+int chunk_scan_files(struct chunks *c, int (*fn)(void *, uint64_t),
+		     void *arg);
 /* Forget @dirty's list. */
 void chunk_dirty_free(struct chunk_dirty *dirty);
 

@@ -17,6 +17,7 @@
 
 #include "fuse_ops.h"
 #include "log.h"
+#include "recover.h"
 
 #define XATTR_SIZE_MAX_ 65536
 
@@ -912,12 +913,36 @@ static int xattr_set_fn(struct meta_txn *t, void *arg)
 	return meta_inode_put(t, a->ino, &in);
 }
 
+#define FAULT_XATTR "trusted.sparsefs.fault"
+
+/* Tests reach the backing's fault injection through an xattr. */
+static int set_fault(struct sfs *fs, const char *value, size_t size)
+{
+	char text[128];
+
+	if (size >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, value, size);
+	text[size] = 0;
+	if (!strcmp(text, "clear")) {
+		backing_fault_clear(&fs->store.b);
+		return 0;
+	}
+	sfs_warn("fault injection: %s", text);
+	return backing_fault_parse(&fs->store.b, text);
+}
+
 static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
 	struct xattr_arg a = {ino, name, value, size, flags, false};
 	int r = xattr_name_ok(name);
 
+	if (sfs_of(req)->fault_injection && ino == FUSE_ROOT_ID &&
+	    !strcmp(name, FAULT_XATTR)) {
+		reply_err(req, set_fault(sfs_of(req), value, size));
+		return;
+	}
 	if (r == 0 && size > XATTR_SIZE_MAX_)
 		r = -E2BIG;
 	if (r == 0)
@@ -1078,10 +1103,12 @@ int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 	r = chunk_init(&fs->chunks, &fs->store, &fs->meta);
 	if (r == 0)
 		r = itable_init(&fs->itable);
-	if (r == 0 && fs->meta.unclean)
-		sfs_warn("the store was not unmounted cleanly; recovering");
 	if (r == 0)
 		r = reclaim_orphans(fs);
+	if (r == 0 && fs->meta.unclean) {
+		sfs_warn("the store was not unmounted cleanly; recovering");
+		r = sfs_recover(&fs->meta, &fs->chunks);
+	}
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot start: %s", strerror(-r));
 		chunk_fini(&fs->chunks);

@@ -19,6 +19,9 @@ struct sfs {
 	struct itable itable;
 	/* Entry and attribute timeouts given to the kernel, in seconds. */
 	double timeout;
+	/* -o fault_injection: trusted.sparsefs.fault on the root directory
+	 * sets a backing fault (see backing_fault_parse), "clear" clears. */
+	bool fault_injection;
 };
 
 extern const struct fuse_lowlevel_ops sfs_ops;

@@ -28,6 +28,7 @@ struct options {
 	char *mountpoint;
 	char *chunk_size;
 	int nozero_detect;
+	int fault_injection;
 	int foreground;
 	int debug;
 	int single;
@@ -39,6 +40,7 @@ struct options {
 static const struct fuse_opt sfs_opts[] = {
 	OPT("chunk_size=%s", chunk_size),
 	OPT("nozero_detect", nozero_detect),
+	OPT("fault_injection", fault_injection),
 	OPT("-f", foreground),
 	OPT("-d", debug),
 	OPT("debug", debug),
@@ -74,6 +76,11 @@ static void usage(const char *prog)
 	       "default a\n"
 	       "                     write that leaves a chunk all zeros "
 	       "frees it)\n"
+	       "  -o fault_injection for tests: root may set the xattr\n"
+	       "                     trusted.sparsefs.fault on the root "
+	       "directory to\n"
+	       "                     \"OP ERRNO SKIP COUNT\" to make backing "
+	       "calls fail\n"
 	       "\n"
 	       "FUSE options such as allow_other pass through; "
 	       "default_permissions\n"
@@ -276,6 +283,7 @@ int main(int argc, char *argv[])
 	fs.timeout = 1.0;
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
+	fs.fault_injection = o.fault_injection;
 	if (r < 0) {
 		sfs_err("%s: %s", backing, msg);
 		goto out3;

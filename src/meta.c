@@ -186,6 +186,90 @@ static int meta_open_dbs(struct meta *m, bool create)
 	return mdb_txn_commit(txn);
 }
 
+/*
+ * Make the first @size bytes of the metadata file allocated, not just
+ * long: a page of the writable map that falls in a hole of a sparse
+ * backing file would raise SIGBUS when the backing is full. Backings that
+ * cannot fallocate (exFAT through FUSE, FAT) allocate on ftruncate.
+ */
+static int reserve_file(struct backing *b, int fd, size_t size)
+{
+	struct stat st;
+	int r = b->ops->fallocate(b, fd, 0, 0, size);
+
+	if (r != -EOPNOTSUPP && r != -ENOSYS)
+		return r;
+	r = b->ops->fstat(b, fd, &st);
+	if (r == 0 && (size_t)st.st_size < size)
+		r = b->ops->ftruncate(b, fd, size);
+	return r;
+}
+
+/*
+ * Look at data.mdb before LMDB maps it: a file cut short would have LMDB
+ * read pages past its end. Returns 0, or -EUCLEAN with @msg filled.
+ * (LMDB's meta page: a 16-byte page header, then magic, version, address,
+ * map size, two 48-byte database records, last page number, txn id.)
+ */
+#define LMDB_MAGIC 0xBEEFC0DEu
+static int meta_validate(struct backing *b, char *msg, size_t msglen)
+{
+	unsigned char page[2][160];
+	uint64_t last_pg = 0, txnid = 0;
+	long psize = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	int fd, good = 0;
+
+	fd = b->ops->open(b, META_DATA_FILE, O_RDONLY, 0);
+	if (fd == -ENOENT)
+		return 0; /* a new store: LMDB makes it */
+	if (fd < 0) {
+		snprintf(msg, msglen, "cannot open " META_DATA_FILE ": %s",
+			 strerror(-fd));
+		return fd;
+	}
+	if (b->ops->fstat(b, fd, &st) < 0 || st.st_size == 0) {
+		b->ops->close(b, fd);
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint32_t magic, version;
+		uint64_t pg, id;
+		if (backing_pread_all(b, fd, page[i], sizeof(page[i]),
+				      (off_t)i * psize) != sizeof(page[i]))
+			continue;
+		memcpy(&magic, page[i] + 16, 4);
+		memcpy(&version, page[i] + 20, 4);
+		memcpy(&pg, page[i] + 136, 8);
+		memcpy(&id, page[i] + 144, 8);
+		if (magic != LMDB_MAGIC || version != 1)
+			continue;
+		good++;
+		if (id >= txnid) {
+			txnid = id;
+			last_pg = pg;
+		}
+	}
+	b->ops->close(b, fd);
+	if (!good) {
+		snprintf(msg, msglen,
+			 "the metadata database " META_DATA_FILE
+			 " is damaged (no valid LMDB header); restore it "
+			 "from a backup");
+		return -EUCLEAN;
+	}
+	if ((uint64_t)st.st_size < (last_pg + 1) * (uint64_t)psize) {
+		snprintf(msg, msglen,
+			 "the metadata database " META_DATA_FILE
+			 " is truncated (%lld bytes, needs %llu); restore it "
+			 "from a backup",
+			 (long long)st.st_size,
+			 (unsigned long long)((last_pg + 1) * psize));
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
 int meta_open(struct meta *m, struct store *s, int flags, char *msg,
 	      size_t msglen)
 {
@@ -205,10 +289,13 @@ int meta_open(struct meta *m, struct store *s, int flags, char *msg,
 	    (size_t)st.st_size > m->mapsize)
 		m->mapsize = st.st_size;
 	if (m->readonly)
-		envflags |= MDB_RDONLY;
+		envflags |= MDB_RDONLY | MDB_NOLOCK; /* caller holds the store lock */
 	else
 		envflags |= MDB_WRITEMAP | MDB_NOSYNC;
 
+	rc = meta_validate(b, msg, msglen);
+	if (rc < 0)
+		return rc;
 	rc = mdb_env_create(&m->env);
 	if (rc == 0)
 		rc = mdb_env_set_maxdbs(m->env, 8);
@@ -249,7 +336,19 @@ int meta_open(struct meta *m, struct store *s, int flags, char *msg,
 		goto fail;
 	}
 	if (!m->readonly) {
-		int r = meta_update(m, meta_init_fn, NULL);
+		int dead, r;
+		/* Reader slots of a killed process are stale: clear them. */
+		mdb_reader_check(m->env, &dead);
+		fd = b->ops->open(b, META_DATA_FILE, O_RDWR, 0);
+		if (fd >= 0) {
+			r = reserve_file(b, fd, m->mapsize);
+			b->ops->close(b, fd);
+			if (r < 0)
+				sfs_warn("cannot allocate the metadata file: "
+					 "%s",
+					 strerror(-r));
+		}
+		r = meta_update(m, meta_init_fn, NULL);
 		if (r < 0) {
 			snprintf(msg, msglen,
 				 "cannot initialize the metadata: %s",
@@ -326,7 +425,7 @@ static int meta_grow(struct meta *m, size_t seen)
 		rc = fd;
 		goto out;
 	}
-	r = b->ops->ftruncate(b, fd, newsize);
+	r = reserve_file(b, fd, newsize);
 	if (r < 0) {
 		b->ops->ftruncate(b, fd, m->mapsize);
 		b->ops->close(b, fd);
@@ -663,6 +762,35 @@ int meta_chunk_walk(struct meta_txn *t, uint64_t ino, uint64_t from,
 			break;
 		memcpy(&c, d.mv_data, sizeof(c));
 		r = fn(arg, idx, &c);
+		if (r)
+			break;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return meta_errno(t, rc, "chunk walk");
+	return r;
+}
+
+int meta_chunk_walk_all(struct meta_txn *t, meta_chunk_all_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, r = 0;
+
+	rc = mdb_cursor_open(t->txn, t->m->chunks, &cur);
+	if (rc)
+		return meta_errno(t, rc, "cursor open");
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		struct meta_chunk c;
+		if (k.mv_size != 16 || d.mv_size != sizeof(c)) {
+			r = -EUCLEAN;
+			break;
+		}
+		memcpy(&c, d.mv_data, sizeof(c));
+		r = fn(arg, sfs_get_be64(k.mv_data),
+		       sfs_get_be64((char *)k.mv_data + 8), &c);
 		if (r)
 			break;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);

@@ -142,6 +142,10 @@ typedef int (*meta_chunk_fn)(void *arg, uint64_t idx,
 			     const struct meta_chunk *c);
 int meta_chunk_walk(struct meta_txn *t, uint64_t ino, uint64_t from,
 		    uint64_t to, meta_chunk_fn fn, void *arg);
+/* Call @fn for every chunk record of every inode, in (ino, idx) order. */
+typedef int (*meta_chunk_all_fn)(void *arg, uint64_t ino, uint64_t idx,
+				 const struct meta_chunk *c);
+int meta_chunk_walk_all(struct meta_txn *t, meta_chunk_all_fn fn, void *arg);
 /* First chunk of @ino with index >= @from: 0 and fills @idx, or -ENOENT. */
 int meta_chunk_next(struct meta_txn *t, uint64_t ino, uint64_t from,
 		    uint64_t *idx, struct meta_chunk *c);
