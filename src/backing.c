@@ -98,6 +98,11 @@ static int sys_fsync_dir(struct backing *b, const char *path)
 	return r == -EINVAL || r == -ENOSYS ? 0 : r;
 }
 
+static int sys_syncfs(struct backing *b)
+{
+	return syncfs(b->dirfd) < 0 ? -errno : 0;
+}
+
 const struct backing_ops backing_sys_ops = {
 	.open = sys_open,
 	.close = sys_close,
@@ -113,6 +118,7 @@ const struct backing_ops backing_sys_ops = {
 	.rename = sys_rename,
 	.statvfs = sys_statvfs,
 	.fsync_dir = sys_fsync_dir,
+	.syncfs = sys_syncfs,
 };
 
 int backing_open(struct backing *b, const char *path)
@@ -264,6 +270,18 @@ static int fault_fallocate(struct backing *b, int fd, int mode, off_t off,
 	return r < 0 ? r : sys_fallocate(b, fd, mode, off, len);
 }
 
+static int fault_syncfs(struct backing *b)
+{
+	int r = fault_hit(b, FAULT_FSYNC);
+	return r < 0 ? r : sys_syncfs(b);
+}
+
+static int fault_fsync_dir(struct backing *b, const char *path)
+{
+	int r = fault_hit(b, FAULT_FSYNC);
+	return r < 0 ? r : sys_fsync_dir(b, path);
+}
+
 static int fault_unlink(struct backing *b, const char *path, int flags)
 {
 	int r = fault_hit(b, FAULT_UNLINK);
@@ -284,7 +302,8 @@ static const struct backing_ops backing_fault_ops = {
 	.mkdir = sys_mkdir,
 	.rename = sys_rename,
 	.statvfs = sys_statvfs,
-	.fsync_dir = sys_fsync_dir,
+	.fsync_dir = fault_fsync_dir,
+	.syncfs = fault_syncfs,
 };
 
 int backing_fault_set(struct backing *b, const char *op, int err, long skip,

@@ -41,6 +41,8 @@ struct backing_ops {
 	int (*statvfs)(struct backing *b, struct statvfs *st);
 	/* fsync the directory @path ("." for the backing itself). */
 	int (*fsync_dir)(struct backing *b, const char *path);
+	/* syncfs(2) of the filesystem that holds the backing. */
+	int (*syncfs)(struct backing *b);
 };
 
 struct backing {

@@ -107,6 +107,9 @@ void chunk_dirty_free(struct chunk_dirty *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Marks a dirty chunk file that is new: fsync makes its name durable. */
+#define DIRTY_NEW (1ull << 63)
+
 static void dirty_add(struct chunk_dirty *d, uint64_t id)
 {
 	if (!d || d->all)
@@ -548,7 +551,9 @@ static ssize_t write_batch(struct chunks *c, uint64_t ino, const char *buf,
 			r = meta_sync(c->m);
 		for (i = 0; i < n; i++) {
 			if (!p[i].zero)
-				dirty_add(dirty, p[i].rec.id);
+				dirty_add(dirty, p[i].rec.id |
+							 (p[i].fresh ? DIRTY_NEW
+								     : 0));
 			else if (p[i].exists && r == 0)
 				chunk_drop(c, p[i].rec.id);
 		}
@@ -908,9 +913,19 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 		meta_abort(&t);
 		if (r == 0)
 			r = a.err;
+		/* New chunk files' names: the whole backing, at once. */
+		if (r == 0)
+			r = c->b->ops->syncfs(c->b);
 	} else {
 		for (size_t i = 0; i < d->n; i++) {
-			int e = fsync_id(c, d->ids[i]);
+			uint64_t id = d->ids[i] & ~DIRTY_NEW;
+			int e = fsync_id(c, id);
+			if (e == 0 && (d->ids[i] & DIRTY_NEW)) {
+				char path[64];
+				chunk_path(id, path, sizeof(path));
+				*strrchr(path, '/') = 0;
+				e = c->b->ops->fsync_dir(c->b, path);
+			}
 			if (e < 0 && !r)
 				r = e;
 		}
