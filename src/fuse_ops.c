@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "acl.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "recover.h"
@@ -86,6 +87,8 @@ static bool name_ok(fuse_req_t req, const char *name)
 
 static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct sfs *fs = userdata;
+
 	/* The kernel clears setuid/setgid on write and chown by itself when
 	 * we do not claim to. */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
@@ -94,6 +97,16 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+	if (fs->acl) {
+		if (!(conn->capable & FUSE_CAP_POSIX_ACL)) {
+			sfs_err("the kernel does not support POSIX ACLs on "
+				"FUSE; mounting without them");
+			fs->acl = false;
+		} else {
+			/* We apply the umask or the default ACL. */
+			conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		}
+	}
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
 }
@@ -181,6 +194,7 @@ struct setattr_arg {
 	const struct stat *st;
 	int to_set;
 	struct meta_inode *attr;
+	bool acl;
 };
 
 static int setattr_fn(struct meta_txn *t, void *arg)
@@ -211,6 +225,18 @@ static int setattr_fn(struct meta_txn *t, void *arg)
 	in->ctime = now;
 	if (a->to_set & FUSE_SET_ATTR_CTIME)
 		in->ctime = a->st->st_ctim;
+	if (a->acl && (a->to_set & FUSE_SET_ATTR_MODE)) {
+		/* chmod rewrites the ACL's owner, mask and other entries. */
+		char acl[4096];
+		r = meta_xattr_get(t, a->ino, ACL_XATTR_ACCESS, acl,
+				   sizeof(acl));
+		if (r > 0 && (size_t)r <= sizeof(acl)) {
+			acl_chmod(acl, r, in->mode);
+			r = meta_xattr_put(t, a->ino, ACL_XATTR_ACCESS, acl, r);
+			if (r < 0)
+				return r;
+		}
+	}
 	return meta_inode_put(t, a->ino, in);
 }
 
@@ -219,7 +245,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 {
 	struct sfs *fs = sfs_of(req);
 	struct meta_inode attr;
-	struct setattr_arg a = {ino, st, to_set, &attr};
+	struct setattr_arg a = {ino, st, to_set, &attr, fs->acl};
 	int r = 0;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -274,7 +300,9 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct sfs *fs = sfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct meta_new nw = {mode, ctx->uid, ctx->gid, rdev, target};
+	struct meta_new nw = {mode,	   ctx->uid, ctx->gid,
+			      rdev,	   target,   fs->acl,
+			      ctx->umask};
 	struct meta_inode attr;
 	uint64_t ino;
 	int r;
@@ -413,8 +441,13 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct sfs *fs = sfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct meta_new nw = {S_IFREG | (mode & 07777), ctx->uid, ctx->gid, 0,
-			      NULL};
+	struct meta_new nw = {S_IFREG | (mode & 07777),
+			      ctx->uid,
+			      ctx->gid,
+			      0,
+			      NULL,
+			      fs->acl,
+			      ctx->umask};
 	struct fuse_entry_param e;
 	struct meta_inode attr;
 	struct sfs_inode *in;
@@ -861,8 +894,10 @@ static void sfs_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes ---- */
 
-static int xattr_name_ok(const char *name)
+static int xattr_name_ok(struct sfs *fs, const char *name)
 {
+	if (!strcmp(name, ACL_XATTR_ACCESS) || !strcmp(name, ACL_XATTR_DEFAULT))
+		return fs->acl ? 0 : -EOPNOTSUPP;
 	static const char *const prefixes[] = {"user.", "trusted.",
 					       "security."};
 
@@ -895,9 +930,34 @@ static int xattr_set_fn(struct meta_txn *t, void *arg)
 	if (!strncmp(a->name, "user.", 5) && !S_ISREG(in.mode) &&
 	    !S_ISDIR(in.mode))
 		return -EPERM; /* as ext4: no user xattrs on special files */
-	if (a->remove) {
+	if (!strcmp(a->name, ACL_XATTR_ACCESS) && !a->remove) {
+		/* The mode follows the ACL; an ACL that says no more than
+		 * the mode is not kept. */
+		r = acl_valid(a->value, a->size);
+		if (r < 0)
+			return r;
+		in.mode = acl_mode(a->value, a->size, in.mode);
+		if (acl_is_minimal(a->value, a->size)) {
+			r = meta_xattr_del(t, a->ino, a->name);
+			if (r == -ENODATA)
+				r = 0;
+		} else {
+			r = meta_xattr_put(t, a->ino, a->name, a->value,
+					   a->size);
+		}
+	} else if (!strcmp(a->name, ACL_XATTR_DEFAULT) && !a->remove &&
+		   a->size <= 4) {
+		r = meta_xattr_del(t, a->ino, a->name);
+		if (r == -ENODATA)
+			r = 0;
+	} else if (a->remove) {
 		r = meta_xattr_del(t, a->ino, a->name);
 	} else {
+		if (!strcmp(a->name, ACL_XATTR_DEFAULT)) {
+			r = acl_valid(a->value, a->size);
+			if (r < 0)
+				return r;
+		}
 		r = meta_xattr_get(t, a->ino, a->name, NULL, 0);
 		if (r >= 0 && (a->flags & XATTR_CREATE))
 			return -EEXIST;
@@ -936,7 +996,7 @@ static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
 	struct xattr_arg a = {ino, name, value, size, flags, false};
-	int r = xattr_name_ok(name);
+	int r = xattr_name_ok(sfs_of(req), name);
 
 	if (sfs_of(req)->fault_injection && ino == FUSE_ROOT_ID &&
 	    !strcmp(name, FAULT_XATTR)) {
@@ -953,7 +1013,7 @@ static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct xattr_arg a = {ino, name, NULL, 0, 0, true};
-	int r = xattr_name_ok(name);
+	int r = xattr_name_ok(sfs_of(req), name);
 
 	if (r == 0)
 		r = meta_update(&sfs_of(req)->meta, xattr_set_fn, &a);
@@ -966,7 +1026,7 @@ static void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct sfs *fs = sfs_of(req);
 	char *buf = NULL;
 	struct meta_txn t;
-	int r = xattr_name_ok(name);
+	int r = xattr_name_ok(sfs_of(req), name);
 
 	if (r == -EOPNOTSUPP)
 		r = -ENODATA;
@@ -996,25 +1056,44 @@ out:
 	free(buf);
 }
 
+/* As ext4: trusted.* names are listed only to the privileged. */
+static size_t hide_trusted(char *buf, size_t len)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = strlen(buf + i) + 1;
+		if (strncmp(buf + i, "trusted.", 8)) {
+			memmove(buf + out, buf + i, n);
+			out += n;
+		}
+		i += n;
+	}
+	return out;
+}
+
 static void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct sfs *fs = sfs_of(req);
+	bool privileged = fuse_req_ctx(req)->uid == 0;
 	char *buf = NULL;
 	struct meta_txn t;
 	int r;
 
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-	}
 	r = meta_begin(&fs->meta, &t, false);
-	if (r == 0) {
-		r = meta_xattr_list(&t, ino, buf, size);
-		meta_abort(&t);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_list(&t, ino, NULL, 0);
+	if (r > 0) {
+		buf = malloc(r);
+		r = buf ? meta_xattr_list(&t, ino, buf, r) : -ENOMEM;
 	}
+	meta_abort(&t);
+	if (r > 0 && !privileged)
+		r = (int)hide_trusted(buf, r);
+	if (r >= 0 && size && (size_t)r > size)
+		r = -ERANGE;
+out:
 	if (r < 0)
 		reply_err(req, r);
 	else if (size)

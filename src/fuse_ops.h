@@ -22,6 +22,8 @@ struct sfs {
 	/* -o fault_injection: trusted.sparsefs.fault on the root directory
 	 * sets a backing fault (see backing_fault_parse), "clear" clears. */
 	bool fault_injection;
+	/* -o acl: POSIX ACLs (the kernel checks them, we keep them). */
+	bool acl;
 };
 
 extern const struct fuse_lowlevel_ops sfs_ops;

@@ -29,6 +29,7 @@ struct options {
 	char *chunk_size;
 	int nozero_detect;
 	int fault_injection;
+	int acl;
 	int foreground;
 	int debug;
 	int single;
@@ -41,6 +42,8 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("chunk_size=%s", chunk_size),
 	OPT("nozero_detect", nozero_detect),
 	OPT("fault_injection", fault_injection),
+	OPT("acl", acl),
+	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
 	OPT("-d", debug),
 	OPT("debug", debug),
@@ -76,6 +79,7 @@ static void usage(const char *prog)
 	       "default a\n"
 	       "                     write that leaves a chunk all zeros "
 	       "frees it)\n"
+	       "  -o acl, noacl      POSIX ACLs (default: noacl)\n"
 	       "  -o fault_injection for tests: root may set the xattr\n"
 	       "                     trusted.sparsefs.fault on the root "
 	       "directory to\n"
@@ -284,6 +288,7 @@ int main(int argc, char *argv[])
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
+	fs.acl = o.acl;
 	if (r < 0) {
 		sfs_err("%s: %s", backing, msg);
 		goto out3;

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acl.h"
 #include "log.h"
 #include "meta.h"
 
@@ -1012,6 +1013,38 @@ static void touch_dir(struct meta_inode *d, const struct timespec *now)
 	d->mtime = d->ctime = *now;
 }
 
+/* A new inode in a directory with a default ACL gets it as its access
+ * ACL (masked by the mode), and directories keep it as their default;
+ * elsewhere the umask applies, as on ext4. */
+static int inherit_acl(struct meta_txn *t, uint64_t dir, uint64_t ino,
+		       struct meta_inode *in, uint32_t umask)
+{
+	char *acl = NULL;
+	int len, r;
+
+	len = meta_xattr_get(t, dir, ACL_XATTR_DEFAULT, NULL, 0);
+	if (len == -ENODATA || len <= 4) {
+		in->mode &= ~(umask & 0777);
+		return len < 0 && len != -ENODATA ? len : 0;
+	}
+	if (len < 0)
+		return len;
+	acl = malloc(len);
+	if (!acl)
+		return -ENOMEM;
+	r = meta_xattr_get(t, dir, ACL_XATTR_DEFAULT, acl, len);
+	if (r >= 0 && S_ISDIR(in->mode))
+		r = meta_xattr_put(t, ino, ACL_XATTR_DEFAULT, acl, len);
+	if (r >= 0) {
+		in->mode = acl_inherit(acl, len, in->mode);
+		r = acl_is_minimal(acl, len)
+			    ? 0
+			    : meta_xattr_put(t, ino, ACL_XATTR_ACCESS, acl, len);
+	}
+	free(acl);
+	return r < 0 ? r : 0;
+}
+
 struct create_arg {
 	uint64_t dir;
 	const char *name;
@@ -1057,6 +1090,11 @@ static int create_fn(struct meta_txn *t, void *arg)
 		in.nlink = 2;
 		in.parent = a->dir;
 		d.nlink++;
+	}
+	if (a->nw->acl && !S_ISLNK(in.mode)) {
+		r = inherit_acl(t, a->dir, *a->ino, &in, a->nw->umask);
+		if (r < 0)
+			return r;
 	}
 	if (S_ISLNK(in.mode)) {
 		in.size = strlen(a->nw->symlink);

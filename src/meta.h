@@ -180,6 +180,9 @@ struct meta_new {
 	uint32_t gid;
 	uint64_t rdev;
 	const char *symlink;
+	/* -o acl: apply the parent's default ACL, else @umask. */
+	bool acl;
+	uint32_t umask;
 };
 
 /*
