@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <fuse_lowlevel.h>
 
 #include "fuse_ops.h"
@@ -92,11 +94,29 @@ static void usage(const char *prog)
 	       prog);
 }
 
+/* Options that mount(8), fstab and systemd use and that mean nothing
+ * here: dropped, as other FUSE filesystems do. */
+static bool ignored_option(const char *opt)
+{
+	static const char *const names[] = {
+		"defaults", "auto", "noauto", "nofail", "_netdev", "user",
+		"nouser",   "users", "owner", "group", "comment", "sw",
+		"rw",
+	};
+
+	for (size_t i = 0; i < SFS_ARRAY_SIZE(names); i++)
+		if (!strcmp(opt, names[i]))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
 	struct options *o = data;
 
+	if (key == FUSE_OPT_KEY_OPT)
+		return ignored_option(arg) ? 0 : 1;
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
 	if (!o->backing) {
@@ -109,6 +129,31 @@ static int opt_proc(void *data, const char *arg, int key,
 	}
 	fprintf(stderr, "sparsefs: unexpected argument '%s'\n", arg);
 	return -1;
+}
+
+static bool wants_allow_other(const struct fuse_args *args)
+{
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "allow_other"))
+			return true;
+	return false;
+}
+
+static bool user_allow_other(void)
+{
+	FILE *f = fopen("/etc/fuse.conf", "r");
+	char line[256];
+	bool yes = false;
+
+	if (!f)
+		return false;
+	while (!yes && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+		yes = !strncmp(p, "user_allow_other", 16) &&
+		      (p[16] == '\n' || p[16] == ' ' || !p[16]);
+	}
+	fclose(f);
+	return yes;
 }
 
 /* Resolve @path to an existing directory; prints why not. */
@@ -181,6 +226,33 @@ static void report(int *notify, char status)
 	*notify = -1;
 }
 
+/*
+ * Tell systemd (Type=notify) that the mount is live: one datagram to
+ * $NOTIFY_SOCKET, as sd_notify(3) sends it, without linking libsystemd.
+ */
+static void notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = 0; /* abstract namespace */
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sa, len) <
+	    0)
+		sfs_warn("cannot notify systemd: %s", strerror(errno));
+	close(fd);
+}
+
 static void detach(void)
 {
 	int fd = open("/dev/null", O_RDWR);
@@ -247,6 +319,13 @@ int main(int argc, char *argv[])
 			backing, mnt);
 		goto out1;
 	}
+	if (getuid() != 0 && wants_allow_other(&args) && !user_allow_other()) {
+		fprintf(stderr, "sparsefs: allow_other needs 'user_allow_other' "
+				"in /etc/fuse.conf when a user other than root "
+				"mounts; add it there or mount without "
+				"allow_other\n");
+		goto out1;
+	}
 	if (o.debug) {
 		o.foreground = 1;
 		sfs_log_debug(1);
@@ -300,6 +379,7 @@ int main(int argc, char *argv[])
 		goto out5;
 	}
 	report(&notify, 0);
+	notify_systemd("READY=1");
 	if (!o.foreground)
 		detach();
 
@@ -321,6 +401,7 @@ int main(int argc, char *argv[])
 	}
 	/* A signal (SIGTERM, SIGINT) is a request to stop, not a failure. */
 	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
+	notify_systemd("STOPPING=1");
 	fuse_session_unmount(se);
 out5:
 	fuse_remove_signal_handlers(se);

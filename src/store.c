@@ -296,6 +296,12 @@ int store_open(struct store *s, const char *path, uint64_t chunk_size,
 	if (r < 0)
 		goto out;
 	s->chunk_shift = __builtin_ctzll(s->chunk_size);
+	/* A daemon that was just unmounted may still be closing the store:
+	 * give it a moment before calling the store busy. */
+	for (int tries = 0; (flags & STORE_LOCK) && tries < 30 &&
+			    flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	     tries++)
+		usleep(100000);
 	if ((flags & STORE_LOCK) && flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK
 			    ? say(msg, msglen, -EBUSY,
