@@ -10,9 +10,11 @@
 set -eu
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3
-liblmdb-dev check exfat-fuse exfatprogs lmdb-utils python3-lmdb
-util-linux attr valgrind"
+# Build: the first line. Tests: the rest (exFAT test bed, LMDB tools and
+# binding, xattr/ACL tools, valgrind, man, and the .deb packaging test).
+PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3 liblmdb-dev
+check exfat-fuse exfatprogs lmdb-utils python3-lmdb util-linux attr acl
+valgrind man-db rsync debhelper dpkg-dev lintian"
 
 if [ "${SFS_NO_APT:-0}" != 1 ]; then
 	if [ "$(id -u)" != 0 ]; then
