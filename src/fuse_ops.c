@@ -55,7 +55,7 @@ static void fill_entry(struct sfs *fs, uint64_t ino,
 	memset(e, 0, sizeof(*e));
 	e->ino = ino;
 	e->generation = attr->generation;
-	meta_to_stat(ino, attr, &e->attr);
+	meta_to_stat(&fs->meta, ino, attr, &e->attr);
 	e->attr_timeout = fs->timeout;
 	e->entry_timeout = fs->timeout;
 }
@@ -173,7 +173,7 @@ static void reply_attr(fuse_req_t req, uint64_t ino,
 {
 	struct stat st;
 
-	meta_to_stat(ino, attr, &st);
+	meta_to_stat(&sfs_of(req)->meta, ino, attr, &st);
 	fuse_reply_attr(req, &st, sfs_of(req)->timeout);
 }
 

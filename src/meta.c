@@ -1494,7 +1494,7 @@ int meta_reclaim(struct meta *m, uint64_t ino,
 	return r;
 }
 
-void meta_to_stat(uint64_t ino, const struct meta_inode *in, struct stat *st)
+void meta_to_stat(const struct meta *m, uint64_t ino, const struct meta_inode *in, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -1505,7 +1505,9 @@ void meta_to_stat(uint64_t ino, const struct meta_inode *in, struct stat *st)
 	st->st_rdev = in->rdev;
 	st->st_size = in->size;
 	st->st_blocks = (in->spent + 511) / 512;
-	st->st_blksize = 4096;
+	/* The unit of allocation, as SEEK_HOLE sees it: a chunk. Programs
+	 * that size their I/O by it also make fewer round trips. */
+	st->st_blksize = m->chunk_size;
 	st->st_atim = in->atime;
 	st->st_mtim = in->mtime;
 	st->st_ctim = in->ctime;

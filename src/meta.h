@@ -222,7 +222,8 @@ int meta_reclaim(struct meta *m, uint64_t ino,
 		 void (*drop)(void *arg, uint64_t id), void *arg);
 
 void meta_now(struct timespec *ts);
-/* Fill @st from @in. */
-void meta_to_stat(uint64_t ino, const struct meta_inode *in, struct stat *st);
+/* Fill @st from @in; st_blksize is the chunk size. */
+void meta_to_stat(const struct meta *m, uint64_t ino,
+		  const struct meta_inode *in, struct stat *st);
 
 #endif
