@@ -3,6 +3,7 @@
  */
 #include "sfs.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,15 +18,22 @@ static void usage(FILE *out)
 		"  -n   report only, change nothing (the default)\n"
 		"  -y   repair what can be repaired (-a and -p do the same)\n"
 		"  -v   say what each pass does\n"
+		"  -h, --help      this help;  -V, --version   the version\n"
 		"Exit status: 0 clean, 1 errors corrected, 4 errors left "
 		"uncorrected,\n8 operational error.\n");
 }
 
 int main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
 	int flags = 0, opt;
 
-	while ((opt = getopt(argc, argv, "nyapvfhV")) != -1) {
+	while ((opt = getopt_long(argc, argv, "nyapvfhV", longopts, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'n':
 			flags &= ~FSCK_REPAIR;

@@ -83,6 +83,9 @@ require_fuse()
 	if [ "$(id -u)" != 0 ]; then
 		[ -u "$(command -v fusermount3)" ] ||
 			skip "fusermount3 is not setuid and we are not root"
+		# libfuse opens /dev/fuse as the user before it tries fusermount3
+		[ -r /dev/fuse ] && [ -w /dev/fuse ] ||
+			skip "/dev/fuse is not accessible to uid $(id -u)"
 	fi
 }
 
@@ -148,7 +151,8 @@ is_mounted()
 	local want
 
 	want=$(_mnt_escape "$1")
-	awk -v m="$want" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
+	M=$want awk '$2 == ENVIRON["M"] { found = 1 } END { exit !found }' \
+		/proc/mounts
 }
 
 # fstype_of CANONICAL_PATH: the type /proc/mounts shows (last mount wins).
@@ -157,7 +161,7 @@ fstype_of()
 	local want
 
 	want=$(_mnt_escape "$1")
-	awk -v m="$want" '$2 == m { t = $3 } END { print t }' /proc/mounts
+	M=$want awk '$2 == ENVIRON["M"] { t = $3 } END { print t }' /proc/mounts
 }
 
 # Mount bookkeeping, one entry per mount the test made.  KIND is sparsefs,
@@ -206,7 +210,7 @@ find_pid()
 
 	real=$(realpath -e -- "$exe" 2>/dev/null) || real=$exe
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$real" ] || continue
+		[ "$p/exe" -ef "$real" ] 2>/dev/null || continue
 		while IFS= read -r -d '' a; do
 			if [ "$a" = "$arg" ]; then
 				echo "${p#/proc/}"
@@ -480,8 +484,8 @@ _sfs_cleanup()
 	done
 
 	if [ -n "${SFS_TMP:-}" ] && [ -d "$SFS_TMP" ]; then
-		left=$(awk -v p="$(_mnt_escape "$SFS_TMP")/" \
-			'index($2, p) == 1 { print $2 }' /proc/mounts)
+		left=$(P="$(_mnt_escape "$SFS_TMP")/" \
+			awk 'index($2, ENVIRON["P"]) == 1 { print $2 }' /proc/mounts)
 		if [ -n "$left" ]; then
 			echo "cleanup: still mounted, keeping $SFS_TMP: $left" >&2
 		elif [ "${SFS_KEEP:-0}" = 1 ]; then
@@ -520,8 +524,8 @@ _sfs_watchdog()
 	echo "FAIL: $SFS_TEST_NAME: timed out after ${secs}s" >&2
 	if [ -d /sys/fs/fuse/connections ] && [ -f "$SFS_TMP/.mounts" ]; then
 		while IFS= read -r mnt; do
-			dev=$(awk -v m="$(_mnt_escape "$mnt")" \
-				'$5 == m { split($3, d, ":"); print d[2] }' \
+			dev=$(M="$(_mnt_escape "$mnt")" \
+				awk '$5 == ENVIRON["M"] { split($3, d, ":"); print d[2] }' \
 				/proc/self/mountinfo)
 			for p in $dev; do
 				[ -e "/sys/fs/fuse/connections/$p/abort" ] &&
