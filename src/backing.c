@@ -133,9 +133,13 @@ int backing_open(struct backing *b, const char *path)
 	return 0;
 }
 
+static void fault_free(struct backing *b);
+
 void backing_close(struct backing *b)
 {
-	backing_fault_clear(b);
+	/* No thread is inside the table any more. */
+	b->ops = &backing_sys_ops;
+	fault_free(b);
 	if (b->dirfd >= 0)
 		close(b->dirfd);
 	b->dirfd = -1;
@@ -305,6 +309,15 @@ static const struct backing_ops backing_fault_ops = {
 	.fsync_dir = fault_fsync_dir,
 	.syncfs = fault_syncfs,
 };
+
+static void fault_free(struct backing *b)
+{
+	if (b->fault) {
+		pthread_mutex_destroy(&b->fault->lock);
+		free(b->fault);
+		b->fault = NULL;
+	}
+}
 
 int backing_fault_set(struct backing *b, const char *op, int err, long skip,
 		      long count)

@@ -483,7 +483,8 @@ static int write_piece(struct chunks *c, struct piece *p, const char *buf)
 		return r;
 	/* Past the record's length the file may hold bytes of a write that
 	 * never committed (a crash): cut them, so the gap reads as zeros. */
-	if (!p->fresh && p->off > p->rec.len)
+	if (!p->fresh && (buf ? p->off > p->rec.len
+			      : p->off + p->len > p->rec.len))
 		r = c->b->ops->ftruncate(c->b, s->fd, p->rec.len);
 	else
 		r = 0;
@@ -757,6 +758,7 @@ static int drop_fn(struct meta_txn *t, void *arg)
 	struct chunks *c = a->c;
 	struct meta_inode *in = a->attr;
 	uint64_t idx;
+	size_t partial;
 	int r;
 
 	a->n = 0;
@@ -777,11 +779,13 @@ static int drop_fn(struct meta_txn *t, void *arg)
 		if (r < 0)
 			return r;
 	}
+	partial = a->n;
 	r = meta_chunk_walk(t, a->ino, a->from, a->to, drop_collect, a);
 	if (r < 0)
 		return r;
-	/* Delete what was collected: the walk's cursor is gone by now. */
-	for (size_t done = 0; done < a->n;) {
+	/* Delete what the walk collected (the edges are gone already); its
+	 * cursor is closed by now. */
+	for (size_t done = partial; done < a->n;) {
 		r = meta_chunk_next(t, a->ino, a->from, &idx, NULL);
 		if (r == -ENOENT || (r == 0 && idx >= a->to))
 			break;

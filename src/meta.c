@@ -45,8 +45,6 @@ static const char KEY_NEXT_INO[] = "next_ino";
 static const char KEY_NEXT_CHUNK[] = "next_chunk";
 static const char KEY_MOUNTED[] = "mounted";
 
-static struct backing *meta_backing;
-
 void meta_now(struct timespec *ts)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -284,7 +282,7 @@ int meta_open(struct meta *m, struct store *s, int flags, char *msg,
 	pthread_rwlock_init(&m->grow_lock, NULL);
 	m->chunk_size = s->chunk_size;
 	m->readonly = flags & META_RDONLY;
-	meta_backing = b;
+	m->b = b;
 	m->mapsize = META_MAP_INITIAL;
 	if (b->ops->stat(b, META_DATA_FILE, &st) == 0 &&
 	    (size_t)st.st_size > m->mapsize)
@@ -413,7 +411,7 @@ int meta_sync(struct meta *m)
  */
 static int meta_grow(struct meta *m, size_t seen)
 {
-	struct backing *b = meta_backing;
+	struct backing *b = m->b;
 	size_t newsize;
 	int rc = 0, fd, r;
 

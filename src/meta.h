@@ -52,6 +52,8 @@ struct meta_chunk {
 
 struct meta {
 	MDB_env *env;
+	/* The store's backing: the map grows through it. */
+	struct backing *b;
 	MDB_dbi inodes, dirents, symlinks, chunks, xattrs, orphans, info;
 	/* Held shared by every transaction, exclusively to grow the map. */
 	pthread_rwlock_t grow_lock;

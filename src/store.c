@@ -61,12 +61,16 @@ int store_parse_size(const char *text, uint64_t *out)
 	v = strtoull(text, &end, 10);
 	if (errno || end == text || text[0] == '-')
 		return -EINVAL;
+	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
+	if (shift && v > (~0ull >> shift))
+		return -EINVAL;
+	v <<= shift;
 	if (*end == 'i' || *end == 'I')
 		end++;
 	if (*end == 'b' || *end == 'B')
