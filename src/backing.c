@@ -250,8 +250,8 @@ static ssize_t fault_pwrite(struct backing *b, int fd, const void *buf,
 	int r = fault_hit(b, FAULT_PWRITE);
 	if (r < 0)
 		return r;
-	if (r == 1)
-		return len > 1 ? sys_pwrite(b, fd, buf, len / 2, off) : 0;
+	if (r == 1) /* short, but never nothing: that would be an error */
+		return sys_pwrite(b, fd, buf, (len + 1) / 2, off);
 	return sys_pwrite(b, fd, buf, len, off);
 }
 

@@ -169,9 +169,13 @@ static int inode_fn(void *arg, MDB_val *k, MDB_val *d)
 /* ---- pass 2: dirents ---- */
 
 struct bad_dirent {
-	uint64_t dir;
-	char name[SFS_NAME_MAX + 1];
+	/* The key as found: its cookie may not be the name's hash. */
+	unsigned char key[16 + SFS_NAME_MAX];
 	size_t len;
+	/* Put the entry back under the right key (else just remove it). */
+	bool rekey;
+	uint64_t ino;
+	uint32_t mode;
 };
 
 struct dirent_pass {
@@ -210,17 +214,32 @@ static int dirent_fn(void *arg, MDB_val *k, MDB_val *d)
 		why = "is a second name of a directory";
 	else if (ino == META_ROOT_INO)
 		why = "names the root directory";
-	if (why) {
+	if (!why && sfs_get_be64((char *)k->mv_data + 8) !=
+			    meta_name_cookie(name, len)) {
+		problem(f, true, "entry '%.*s' in directory %" PRIu64
+			" is filed under the wrong key; refiling it",
+			(int)len, name, dir);
+		if (grow((void **)&p->bad, &p->capbad, p->nbad,
+			 sizeof(*p->bad)))
+			return -ENOMEM;
+		memcpy(p->bad[p->nbad].key, k->mv_data, k->mv_size);
+		p->bad[p->nbad].len = k->mv_size;
+		p->bad[p->nbad].rekey = true;
+		p->bad[p->nbad].ino = ino;
+		memcpy(&p->bad[p->nbad].mode, (char *)d->mv_data + 8,
+		       d->mv_size >= 12 ? 4 : 0);
+		p->nbad++;
+		/* It still counts as a name of the inode. */
+	} else if (why) {
 		problem(f, true, "entry '%.*s' in directory %" PRIu64
 			" -> inode %" PRIu64 " %s; removing it",
 			(int)len, name, dir, ino, why);
 		if (grow((void **)&p->bad, &p->capbad, p->nbad,
 			 sizeof(*p->bad)))
 			return -ENOMEM;
-		p->bad[p->nbad].dir = dir;
-		memcpy(p->bad[p->nbad].name, name, len);
-		p->bad[p->nbad].name[len] = 0;
-		p->bad[p->nbad].len = len;
+		memcpy(p->bad[p->nbad].key, k->mv_data, k->mv_size);
+		p->bad[p->nbad].len = k->mv_size;
+		p->bad[p->nbad].rekey = false;
 		p->nbad++;
 		return 0;
 	}
@@ -237,10 +256,19 @@ static int drop_dirents_fn(struct meta_txn *t, void *arg)
 	struct dirent_pass *p = arg;
 
 	for (size_t i = 0; i < p->nbad; i++) {
-		int r = meta_dirent_del(t, p->bad[i].dir, p->bad[i].name,
-					p->bad[i].len);
-		if (r < 0 && r != -ENOENT)
-			return r;
+		MDB_val k = {.mv_size = p->bad[i].len,
+			     .mv_data = p->bad[i].key};
+		struct bad_dirent *bd = &p->bad[i];
+		int rc = mdb_del(t->txn, t->m->dirents, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return meta_errno(t, rc, "dirent del");
+		if (bd->rekey) {
+			int r = meta_dirent_put(t, sfs_get_be64(bd->key),
+						(char *)bd->key + 16, bd->len - 16,
+						bd->ino, bd->mode);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -661,22 +689,21 @@ static int check(struct fsck *f)
 		uint32_t want = S_ISDIR(fi->in.mode)
 					? (fi->links ? 2 + fi->subdirs : 0)
 					: fi->links;
-		if (fi->in.nlink == 0 || !fi->links) {
-			if (fi->ino == META_ROOT_INO)
-				continue;
+		if (fi->ino == META_ROOT_INO) {
+			want = 2 + fi->subdirs;
+		} else if (fi->in.nlink == 0 || !fi->links) {
 			if (!fi->orphan && fi->in.nlink)
 				continue; /* reported above */
 			problem(f, true, "inode %" PRIu64 " has no name%s; "
 				"freeing it", fi->ino,
 				fi->orphan ? " (unlinked while open)" : "");
-			if (repair)
+			if (repair) {
 				r = chunk_reclaim(&f->chunks, fi->ino);
-			fi->reach = false;
-			fi->orphan = false;
+				fi->reach = false;
+				fi->orphan = false;
+			}
 			continue;
 		}
-		if (fi->ino == META_ROOT_INO)
-			want = 2 + fi->subdirs;
 		if (fi->in.nlink != want) {
 			problem(f, true, "inode %" PRIu64 " has link count %u, "
 				"should be %u", fi->ino, fi->in.nlink, want);

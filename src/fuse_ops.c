@@ -1174,7 +1174,7 @@ static int reclaim_orphans(struct sfs *fs)
 
 int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 {
-	int r;
+	int r, e;
 
 	r = meta_open(&fs->meta, &fs->store, 0, msg, msglen);
 	if (r < 0)
@@ -1182,11 +1182,17 @@ int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 	r = chunk_init(&fs->chunks, &fs->store, &fs->meta);
 	if (r == 0)
 		r = itable_init(&fs->itable);
-	if (r == 0)
-		r = reclaim_orphans(fs);
+	/* Neither step is needed to serve the store: a failure (a full
+	 * backing, say) is logged and left for the next mount or fsck. */
+	if (r == 0 && (e = reclaim_orphans(fs)) < 0)
+		sfs_warn("cannot free files unlinked while open: %s",
+			 strerror(-e));
 	if (r == 0 && fs->meta.unclean) {
 		sfs_warn("the store was not unmounted cleanly; recovering");
-		r = sfs_recover(&fs->meta, &fs->chunks);
+		e = sfs_recover(&fs->meta, &fs->chunks);
+		if (e < 0)
+			sfs_warn("recovery stopped: %s (run fsck.sparsefs)",
+				 strerror(-e));
 	}
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot start: %s", strerror(-r));

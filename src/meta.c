@@ -33,6 +33,7 @@
 
 #define META_MAP_INITIAL (16ull << 20)
 #define META_MAP_STEP_MAX (1ull << 30)
+#define META_MAP_STEP_MIN (1ull << 20)
 #define META_DATA_FILE STORE_META_DIR "/data.mdb"
 
 struct dirent_val {
@@ -81,7 +82,7 @@ static MDB_val mkval(const void *p, size_t len)
 	return v;
 }
 
-static uint64_t name_cookie(const char *name, size_t len)
+uint64_t meta_name_cookie(const char *name, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
@@ -211,7 +212,8 @@ static int reserve_file(struct backing *b, int fd, size_t size)
  * map size, two 48-byte database records, last page number, txn id.)
  */
 #define LMDB_MAGIC 0xBEEFC0DEu
-static int meta_validate(struct backing *b, char *msg, size_t msglen)
+static int meta_validate(struct backing *b, bool is_new, char *msg,
+			 size_t msglen)
 {
 	unsigned char page[2][160];
 	uint64_t last_pg = 0, txnid = 0;
@@ -220,8 +222,16 @@ static int meta_validate(struct backing *b, char *msg, size_t msglen)
 	int fd, good = 0;
 
 	fd = b->ops->open(b, META_DATA_FILE, O_RDONLY, 0);
-	if (fd == -ENOENT)
+	if (fd == -ENOENT && is_new)
 		return 0; /* a new store: LMDB makes it */
+	if (fd == -ENOENT) {
+		/* A store without it would mount empty and reuse chunk ids:
+		 * never start one over the data of the old. */
+		snprintf(msg, msglen,
+			 "the metadata database " META_DATA_FILE
+			 " is missing; restore it from a backup");
+		return -EUCLEAN;
+	}
 	if (fd < 0) {
 		snprintf(msg, msglen, "cannot open " META_DATA_FILE ": %s",
 			 strerror(-fd));
@@ -229,7 +239,12 @@ static int meta_validate(struct backing *b, char *msg, size_t msglen)
 	}
 	if (b->ops->fstat(b, fd, &st) < 0 || st.st_size == 0) {
 		b->ops->close(b, fd);
-		return 0;
+		if (is_new)
+			return 0;
+		snprintf(msg, msglen,
+			 "the metadata database " META_DATA_FILE
+			 " is empty; restore it from a backup");
+		return -EUCLEAN;
 	}
 	for (int i = 0; i < 2; i++) {
 		uint32_t magic, version;
@@ -292,7 +307,7 @@ int meta_open(struct meta *m, struct store *s, int flags, char *msg,
 	else
 		envflags |= MDB_WRITEMAP | MDB_NOSYNC;
 
-	rc = meta_validate(b, msg, msglen);
+	rc = meta_validate(b, s->created, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = mdb_env_create(&m->env);
@@ -412,19 +427,30 @@ int meta_sync(struct meta *m)
 static int meta_grow(struct meta *m, size_t seen)
 {
 	struct backing *b = m->b;
-	size_t newsize;
+	size_t newsize, step;
 	int rc = 0, fd, r;
 
 	pthread_rwlock_wrlock(&m->grow_lock);
 	if (m->mapsize != seen)
 		goto out; /* another thread grew it meanwhile */
-	newsize = m->mapsize + SFS_MIN(m->mapsize, META_MAP_STEP_MAX);
 	fd = b->ops->open(b, META_DATA_FILE, O_RDWR, 0);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
 	}
-	r = reserve_file(b, fd, newsize);
+	/* Double (up to a step of 1 GiB); on a nearly full backing settle
+	 * for less, down to 1 MiB, rather than stop. */
+	step = SFS_MIN(m->mapsize, META_MAP_STEP_MAX);
+	for (;;) {
+		newsize = m->mapsize + step;
+		r = reserve_file(b, fd, newsize);
+		if (r == 0 || step <= META_MAP_STEP_MIN ||
+		    (r != -ENOSPC && r != -EFBIG))
+			break;
+		b->ops->ftruncate(b, fd, m->mapsize);
+		step /= 4;
+		step = SFS_MAX(step, META_MAP_STEP_MIN);
+	}
 	if (r < 0) {
 		b->ops->ftruncate(b, fd, m->mapsize);
 		b->ops->close(b, fd);
@@ -574,7 +600,7 @@ int meta_dirent_get(struct meta_txn *t, uint64_t dir, const char *name,
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, name_cookie(name, len), name, len));
+	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
 	rc = mdb_get(t->txn, t->m->dirents, &k, &d);
 	if (rc)
 		return meta_errno(t, rc, "dirent get");
@@ -592,7 +618,7 @@ int meta_dirent_put(struct meta_txn *t, uint64_t dir, const char *name,
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, name_cookie(name, len), name, len));
+	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
 	return meta_errno(t, mdb_put(t->txn, t->m->dirents, &k, &d, 0),
 			  "dirent put");
 }
@@ -605,7 +631,7 @@ int meta_dirent_del(struct meta_txn *t, uint64_t dir, const char *name,
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, name_cookie(name, len), name, len));
+	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
 	return meta_errno(t, mdb_del(t->txn, t->m->dirents, &k, NULL),
 			  "dirent del");
 }

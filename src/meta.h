@@ -123,6 +123,8 @@ int meta_dir_nonempty(struct meta_txn *t, uint64_t dir);
  * >= META_COOKIE_FIRST, leaving smaller values for "." and "..".
  */
 #define META_COOKIE_FIRST 3
+/* The cookie of a name (its place in the directory's key order). */
+uint64_t meta_name_cookie(const char *name, size_t len);
 typedef int (*meta_dir_fn)(void *arg, const char *name, size_t len,
 			   uint64_t ino, uint32_t mode, uint64_t cookie);
 int meta_dir_list(struct meta_txn *t, uint64_t dir, uint64_t after,

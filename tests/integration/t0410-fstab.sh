@@ -21,13 +21,14 @@
 # util-linux's mount(8) runs helpers without PATH, so mount.fuse3's
 # `/bin/sh -c sparsefs ...` searches the shell's default path.  To make that
 # find $SPARSEFS without touching the machine, the test runs in a private
-# mount namespace and overlays a directory holding a `sparsefs` symlink on
+# mount namespace (a slave: unmounts made outside reach it, so it holds
+# no other test's mount) and overlays a directory holding a `sparsefs` symlink on
 # the first directory of that default path (there only).
 
 if [ -z "${SFS_T0410_NS:-}" ] && [ "$(id -u)" = 0 ] &&
 	command -v unshare >/dev/null 2>&1 &&
-	unshare --mount --propagation private true 2>/dev/null; then
-	SFS_T0410_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
+	unshare --mount --propagation slave true 2>/dev/null; then
+	SFS_T0410_NS=1 exec unshare --mount --propagation slave bash "$0" "$@"
 fi
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
 require_root # mount -T is for root only
