@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include "chunk.h"
 #include "log.h"
@@ -364,6 +365,8 @@ struct write_arg {
 	struct piece *p;
 	size_t n;
 	struct meta_inode *attr;
+	/* fallocate, not a write. */
+	bool reserve;
 };
 
 static int write_commit_fn(struct meta_txn *t, void *arg)
@@ -391,10 +394,15 @@ static int write_commit_fn(struct meta_txn *t, void *arg)
 			}
 			continue;
 		}
-		if (p->exists && rec.len >= end)
+		if (!a->reserve && (rec.flags & META_CHUNK_RESERVED)) {
+			rec.flags &= ~META_CHUNK_RESERVED; /* data now */
+		} else if (p->exists && rec.len >= end) {
 			continue;
-		if (!p->exists)
+		}
+		if (!p->exists) {
 			rec.len = 0;
+			rec.flags = a->reserve ? META_CHUNK_RESERVED : 0;
+		}
 		in->spent += spent_of(SFS_MAX(rec.len, end)) - spent_of(rec.len);
 		rec.len = SFS_MAX(rec.len, end);
 		r = meta_chunk_put(t, a->ino, p->idx, &rec);
@@ -538,8 +546,9 @@ static ssize_t write_batch(struct chunks *c, uint64_t ino, const char *buf,
 		dropped |= p[i].zero && p[i].exists;
 	}
 	if (r == 0) {
-		a = (struct write_arg){c, ino, keep_size ? 0 : off + len, p, n,
-				       attr};
+		a = (struct write_arg){c,    ino,  keep_size ? 0 : off + len,
+				       p,    n,    attr,
+				       !buf};
 		r = meta_update(c->m, write_commit_fn, &a);
 	}
 	if (r < 0) {
@@ -577,25 +586,91 @@ ssize_t chunk_write(struct chunks *c, uint64_t ino, const char *buf,
 
 #define RESERVE_BATCH_CHUNKS 256
 
+struct covered_arg {
+	struct chunks *c;
+	uint64_t off, end, bytes;
+};
+
+static int covered_fn(void *arg, uint64_t idx, const struct meta_chunk *rec)
+{
+	struct covered_arg *a = arg;
+	uint64_t start = idx << a->c->shift;
+	uint64_t lo = SFS_MAX(start, a->off);
+	uint64_t hi = SFS_MIN(start + rec->len, a->end);
+
+	if (hi > lo)
+		a->bytes += hi - lo;
+	return 0;
+}
+
+/* Bytes of [off, end) that chunk files already hold. */
+static int covered_bytes(struct chunks *c, uint64_t ino, uint64_t off,
+			 uint64_t end, uint64_t *bytes)
+{
+	struct covered_arg a = {c, off, end, 0};
+	struct meta_txn t;
+	int r = meta_begin(c->m, &t, false);
+
+	if (r < 0)
+		return r;
+	r = meta_chunk_walk(&t, ino, off >> c->shift,
+			    ((end - 1) >> c->shift) + 1, covered_fn, &a);
+	meta_abort(&t);
+	*bytes = a.bytes;
+	return r;
+}
+
+struct size_arg {
+	uint64_t ino, size;
+	struct meta_inode *attr;
+};
+
+static int extend_fn(struct meta_txn *t, void *arg)
+{
+	struct size_arg *a = arg;
+	int r = meta_inode_get(t, a->ino, a->attr);
+
+	if (r < 0 || a->attr->size >= a->size)
+		return r;
+	a->attr->size = a->size;
+	meta_now(&a->attr->mtime);
+	a->attr->ctime = a->attr->mtime;
+	return meta_inode_put(t, a->ino, a->attr);
+}
+
+#define RESERVE_BATCH_CHUNKS 256
+
 int chunk_reserve(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
 		  bool keep_size, struct chunk_dirty *dirty,
 		  struct meta_inode *attr)
 {
 	uint64_t step = RESERVE_BATCH_CHUNKS * c->chunk_size;
+	uint64_t end = off + len, pos = off, have;
+	struct size_arg sa = {ino, end, attr};
+	struct statvfs vfs;
+	int r;
 
-	if (off + len < off || off + len > (uint64_t)INT64_MAX)
+	if (end < off || end > (uint64_t)INT64_MAX)
 		return -EFBIG;
-	while (len > 0) {
-		/* Batches end on chunk boundaries. */
-		uint64_t n = SFS_MIN(len, step - (off & (c->chunk_size - 1)));
-		ssize_t r = write_batch(c, ino, NULL, n, off, keep_size, dirty,
-					attr);
-		if (r < 0)
-			return (int)r;
-		off += n;
-		len -= n;
+	/* ENOSPC up front, before anything is allocated, when the backing
+	 * cannot hold what the range still lacks. */
+	r = covered_bytes(c, ino, off, end, &have);
+	if (r == 0)
+		r = c->b->ops->statvfs(c->b, &vfs);
+	if (r < 0)
+		return r;
+	if (len - SFS_MIN(have, len) > (uint64_t)vfs.f_bavail * vfs.f_frsize)
+		return -ENOSPC;
+	/* Batches end on chunk boundaries; the size moves only once all of
+	 * the range is there. */
+	while (pos < end) {
+		uint64_t n = SFS_MIN(end - pos, step - (pos & (c->chunk_size - 1)));
+		ssize_t w = write_batch(c, ino, NULL, n, pos, true, dirty, attr);
+		if (w < 0)
+			return (int)w;
+		pos += n;
 	}
-	return 0;
+	return keep_size ? 0 : meta_update(c->m, extend_fn, &sa);
 }
 
 /* ---- seek ---- */

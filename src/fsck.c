@@ -412,7 +412,8 @@ static int chunk_fn(void *arg, uint64_t ino, uint64_t idx,
 			" belongs to no live file; dropping it", idx, ino);
 		return add_bad_chunk(p, ino, idx, rec, true);
 	}
-	if ((idx << f->store.chunk_shift) >= fi->in.size) {
+	if ((idx << f->store.chunk_shift) >= fi->in.size &&
+	    !(rec->flags & META_CHUNK_RESERVED)) {
 		problem(f, true, "chunk %" PRIu64 " of inode %" PRIu64
 			" lies past the end of file; dropping it", idx, ino);
 		return add_bad_chunk(p, ino, idx, rec, true);

@@ -267,7 +267,9 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 		}
 		put_inode(fs, in);
 	}
-	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE))
+	/* Nothing but the size is done already; anything else, or nothing
+	 * at all (chown(f, -1, -1): ctime moves, as on ext4), goes here. */
+	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE || !to_set))
 		r = meta_update(&fs->meta, setattr_fn, &a);
 	if (r < 0)
 		reply_err(req, r);

@@ -50,6 +50,12 @@ struct meta_chunk {
 	uint32_t flags;
 };
 
+/* The chunk holds only space fallocate reserved (zeros) since it was last
+ * written: it may lie past the end of file (FALLOC_FL_KEEP_SIZE). Any
+ * other record past the end of file is left over from a cut-short
+ * truncate and is dropped. */
+#define META_CHUNK_RESERVED 1u
+
 struct meta {
 	MDB_env *env;
 	/* The store's backing: the map grows through it. */

@@ -78,7 +78,8 @@ static int walk_fn(void *arg, uint64_t ino, uint64_t idx,
 		w->cur_size = r == 0 ? in.size : 0;
 	}
 	w->max_id = SFS_MAX(w->max_id, rec->id);
-	if (w->cur_exists && (idx << w->c->shift) < w->cur_size)
+	if (w->cur_exists && ((idx << w->c->shift) < w->cur_size ||
+			      (rec->flags & META_CHUNK_RESERVED)))
 		return ids_add(&w->live, rec->id);
 	if (w->nbad == w->capbad) {
 		size_t cap = w->capbad ? w->capbad * 2 : 64;

@@ -21,14 +21,23 @@
 # util-linux's mount(8) runs helpers without PATH, so mount.fuse3's
 # `/bin/sh -c sparsefs ...` searches the shell's default path.  To make that
 # find $SPARSEFS without touching the machine, the test runs in a private
-# mount namespace (a slave: unmounts made outside reach it, so it holds
-# no other test's mount) and overlays a directory holding a `sparsefs` symlink on
+# mount namespace and overlays a directory holding a `sparsefs` symlink on
 # the first directory of that default path (there only).
 
 if [ -z "${SFS_T0410_NS:-}" ] && [ "$(id -u)" = 0 ] &&
 	command -v unshare >/dev/null 2>&1 &&
 	unshare --mount --propagation slave true 2>/dev/null; then
 	SFS_T0410_NS=1 exec unshare --mount --propagation slave bash "$0" "$@"
+fi
+if [ -n "${SFS_T0410_NS:-}" ]; then
+	# The namespace starts with a copy of every mount there was, other
+	# tests' FUSE mounts among them; where the root is not shared, their
+	# unmounts do not reach the copies, which would keep those daemons
+	# alive. Drop the copies here (only in this namespace).
+	awk '$3 ~ /^fuse/ { print $2 }' /proc/self/mounts | sort -r |
+		while IFS= read -r m; do
+			umount -l "$(printf '%b' "$m")" 2>/dev/null
+		done
 fi
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
 require_root # mount -T is for root only
