@@ -479,7 +479,7 @@ static int file_fn(void *arg, uint64_t id)
 	char path[64];
 
 	tick(f, "chunk files");
-	if (bsearch(&id, f->ids, f->nids, sizeof(id), cmp_u64))
+	if (f->nids && bsearch(&id, f->ids, f->nids, sizeof(id), cmp_u64))
 		return 0;
 	chunk_path(id, path, sizeof(path));
 	problem(f, true, "chunk file %s is named by no record; deleting it",
@@ -724,7 +724,8 @@ static int check(struct fsck *f)
 	tick_done(f);
 	if (r < 0)
 		goto out;
-	qsort(f->ids, f->nids, sizeof(uint64_t), cmp_u64);
+	if (f->nids)
+		qsort(f->ids, f->nids, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 1; i < f->nids; i++)
 		if (f->ids[i] == f->ids[i - 1])
 			problem(f, false, "chunk id %" PRIu64

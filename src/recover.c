@@ -44,7 +44,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static bool ids_has(const struct ids *s, uint64_t id)
 {
-	return bsearch(&id, s->v, s->n, sizeof(id), cmp_u64) != NULL;
+	return s->n && bsearch(&id, s->v, s->n, sizeof(id), cmp_u64);
 }
 
 /* A record that must go: (ino, idx) and the chunk id it names. */
@@ -165,7 +165,8 @@ int sfs_recover(struct meta *m, struct chunks *c)
 			 w.nbad, w.nbad == 1 ? "" : "s");
 	}
 	/* The dropped records' files are strays now, like any other. */
-	qsort(w.live.v, w.live.n, sizeof(uint64_t), cmp_u64);
+	if (w.live.n)
+		qsort(w.live.v, w.live.n, sizeof(uint64_t), cmp_u64);
 	r = chunk_scan_files(c, stray_fn, &st);
 	if (r < 0)
 		goto out;

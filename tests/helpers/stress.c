@@ -477,7 +477,8 @@ static void m_write(struct model *m, const char *path, size_t off,
 	}
 	if (off + len > in->size)
 		m_resize(in, off + len);
-	memcpy(in->data + off, buf, len);
+	if (len)
+		memcpy(in->data + off, buf, len);
 	free(buf);
 }
 
