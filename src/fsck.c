@@ -214,8 +214,10 @@ static int dirent_fn(void *arg, MDB_val *k, MDB_val *d)
 		why = "is a second name of a directory";
 	else if (ino == META_ROOT_INO)
 		why = "names the root directory";
-	if (!why && sfs_get_be64((char *)k->mv_data + 8) !=
-			    meta_name_cookie(name, len)) {
+	if (!why && (sfs_get_be64((char *)k->mv_data + 8) <
+			     meta_name_cookie(name, len) ||
+		     sfs_get_be64((char *)k->mv_data + 8) >
+			     meta_name_cookie(name, len) + META_COOKIE_PROBE)) {
 		problem(f, true, "entry '%.*s' in directory %" PRIu64
 			" is filed under the wrong key; refiling it",
 			(int)len, name, dir);

@@ -76,6 +76,58 @@ static void reply_entry(fuse_req_t req, uint64_t ino,
 		reclaim(fs, ino);
 }
 
+/* Is the caller root, or a member of group @gid? (What Linux asks before
+ * letting a setgid bit stand: in_group_or_capable().) */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64];
+	int n;
+
+	if (ctx->uid == 0 || ctx->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, SFS_ARRAY_SIZE(groups), groups);
+	for (int i = 0; i < SFS_MIN(n, (int)SFS_ARRAY_SIZE(groups)); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * The kernel drops setuid, and setgid with group execute, on write and
+ * truncate by others; ext4 also drops a setgid without group execute when
+ * the writer is not in the file's group. That last case is ours to do.
+ */
+static bool must_drop_sgid(fuse_req_t req, const struct meta_inode *attr)
+{
+	return S_ISREG(attr->mode) &&
+	       (attr->mode & (S_ISGID | S_IXGRP)) == S_ISGID &&
+	       !caller_in_group(req, attr->gid);
+}
+
+struct drop_sgid_arg {
+	uint64_t ino;
+	struct meta_inode *attr;
+};
+
+static int drop_sgid_fn(struct meta_txn *t, void *arg)
+{
+	struct drop_sgid_arg *a = arg;
+	int r = meta_inode_get(t, a->ino, a->attr);
+
+	if (r < 0)
+		return r;
+	a->attr->mode &= ~S_ISGID;
+	meta_now(&a->attr->ctime);
+	return meta_inode_put(t, a->ino, a->attr);
+}
+
+static int drop_sgid(struct sfs *fs, uint64_t ino, struct meta_inode *attr)
+{
+	struct drop_sgid_arg a = {ino, attr};
+	return meta_update(&fs->meta, drop_sgid_fn, &a);
+}
+
 static bool name_ok(fuse_req_t req, const char *name)
 {
 	if (strlen(name) > SFS_NAME_MAX) {
@@ -195,6 +247,8 @@ struct setattr_arg {
 	int to_set;
 	struct meta_inode *attr;
 	bool acl;
+	/* A truncate that must drop setgid (see must_drop_sgid()). */
+	bool drop_sgid;
 };
 
 static int setattr_fn(struct meta_txn *t, void *arg)
@@ -214,6 +268,8 @@ static int setattr_fn(struct meta_txn *t, void *arg)
 		in->uid = a->st->st_uid;
 	if (a->to_set & FUSE_SET_ATTR_GID)
 		in->gid = a->st->st_gid;
+	if (a->drop_sgid)
+		in->mode &= ~S_ISGID;
 	if (a->to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (a->to_set & FUSE_SET_ATTR_ATIME)
@@ -245,7 +301,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 {
 	struct sfs *fs = sfs_of(req);
 	struct meta_inode attr;
-	struct setattr_arg a = {ino, st, to_set, &attr, fs->acl};
+	struct setattr_arg a = {ino, st, to_set, &attr, fs->acl, false};
 	int r = 0;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -260,6 +316,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 		else if (r == 0 && !S_ISREG(attr.mode))
 			r = -EINVAL;
 		if (r == 0) {
+			a.drop_sgid = must_drop_sgid(req, &attr);
 			pthread_rwlock_wrlock(&in->lock);
 			r = chunk_truncate(&fs->chunks, ino, st->st_size,
 					   &attr);
@@ -269,7 +326,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 	}
 	/* Nothing but the size is done already; anything else, or nothing
 	 * at all (chown(f, -1, -1): ctime moves, as on ext4), goes here. */
-	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE || !to_set))
+	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE || !to_set || a.drop_sgid))
 		r = meta_update(&fs->meta, setattr_fn, &a);
 	if (r < 0)
 		reply_err(req, r);
@@ -512,6 +569,9 @@ static void sfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	pthread_rwlock_wrlock(&in->lock);
 	n = chunk_write(&fs->chunks, ino, buf, size, off, &in->dirty, &attr);
+	if (n > 0 && must_drop_sgid(req, &attr) && drop_sgid(fs, ino, &attr) == 0)
+		/* The kernel caches the mode: tell it. */
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	pthread_rwlock_unlock(&in->lock);
 	if (n < 0)
 		reply_err(req, (int)n);
@@ -919,6 +979,7 @@ struct xattr_arg {
 	size_t size;
 	int flags;
 	bool remove;
+	fuse_req_t req;
 };
 
 static int xattr_set_fn(struct meta_txn *t, void *arg)
@@ -934,11 +995,14 @@ static int xattr_set_fn(struct meta_txn *t, void *arg)
 		return -EPERM; /* as ext4: no user xattrs on special files */
 	if (!strcmp(a->name, ACL_XATTR_ACCESS) && !a->remove) {
 		/* The mode follows the ACL; an ACL that says no more than
-		 * the mode is not kept. */
+		 * the mode is not kept. Setting one drops setgid when the
+		 * caller is not in the file's group, as on ext4. */
 		r = acl_valid(a->value, a->size);
 		if (r < 0)
 			return r;
 		in.mode = acl_mode(a->value, a->size, in.mode);
+		if (a->req && !caller_in_group(a->req, in.gid))
+			in.mode &= ~S_ISGID;
 		if (acl_is_minimal(a->value, a->size)) {
 			r = meta_xattr_del(t, a->ino, a->name);
 			if (r == -ENODATA)
@@ -997,7 +1061,7 @@ static int set_fault(struct sfs *fs, const char *value, size_t size)
 static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
-	struct xattr_arg a = {ino, name, value, size, flags, false};
+	struct xattr_arg a = {ino, name, value, size, flags, false, req};
 	int r = xattr_name_ok(sfs_of(req), name);
 
 	if (sfs_of(req)->fault_injection && ino == FUSE_ROOT_ID &&
@@ -1014,7 +1078,7 @@ static void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 static void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct xattr_arg a = {ino, name, NULL, 0, 0, true};
+	struct xattr_arg a = {ino, name, NULL, 0, 0, true, req};
 	int r = xattr_name_ok(sfs_of(req), name);
 
 	if (r == 0)

@@ -24,6 +24,8 @@ struct sfs {
 	bool fault_injection;
 	/* -o acl: POSIX ACLs (the kernel checks them, we keep them). */
 	bool acl;
+	/* For notifications to the kernel. */
+	struct fuse_session *se;
 };
 
 extern const struct fuse_lowlevel_ops sfs_ops;

@@ -368,6 +368,7 @@ int main(int argc, char *argv[])
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
 	fs.acl = o.acl;
+	fs.se = se;
 	if (r < 0) {
 		sfs_err("%s: %s", backing, msg);
 		goto out3;

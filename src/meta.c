@@ -4,7 +4,9 @@
  * Databases (keys big-endian so that they sort by number):
  *   inodes    be64 ino                      -> struct meta_inode
  *   dirents   be64 dir | be64 cookie | name -> struct dirent_val
- *             (cookie: a hash of the name, the stable readdir offset)
+ *             (cookie: a hash of the name, or the next free value after
+ *             it when names collide; unique in a directory: the stable
+ *             readdir offset)
  *   symlinks  be64 ino                      -> target bytes
  *   chunks    be64 ino | be64 chunk index   -> struct meta_chunk
  *   xattrs    be64 ino | name               -> value
@@ -590,23 +592,70 @@ int meta_ino_alloc(struct meta_txn *t, uint64_t *ino)
 
 /* ---- directory entries ---- */
 
+/*
+ * Find @name in @dir. Its key's cookie is the name's hash, or one of the
+ * next META_COOKIE_PROBE values when other names took those: cookies are
+ * unique in a directory, so a listing resumed after one never skips an
+ * entry. Returns 0 with the cookie in @cookie (and the value in @v), or
+ * -ENOENT with @cookie set to the first free cookie (UINT64_MAX: none).
+ */
+static int dirent_find(struct meta_txn *t, uint64_t dir, const char *name,
+		       size_t len, uint64_t *cookie, struct dirent_val *v)
+{
+	uint64_t hash = meta_name_cookie(name, len), expect = hash;
+	unsigned char key[16];
+	MDB_cursor *cur;
+	MDB_val k = mkval(key, 16), d;
+	int rc;
+
+	*cookie = UINT64_MAX;
+	sfs_put_be64(key, dir);
+	sfs_put_be64(key + 8, hash);
+	rc = mdb_cursor_open(t->txn, t->m->dirents, &cur);
+	if (rc)
+		return meta_errno(t, rc, "cursor open");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		uint64_t c;
+		if (k.mv_size < 16 || sfs_get_be64(k.mv_data) != dir)
+			break;
+		c = sfs_get_be64((char *)k.mv_data + 8);
+		if (c > hash + META_COOKIE_PROBE)
+			break;
+		if (k.mv_size - 16 == len &&
+		    !memcmp((char *)k.mv_data + 16, name, len)) {
+			*cookie = c;
+			if (v)
+				memcpy(v, d.mv_data, sizeof(*v));
+			mdb_cursor_close(cur);
+			return 0;
+		}
+		if (c > expect && *cookie == UINT64_MAX)
+			*cookie = expect; /* a gap: free */
+		if (c >= expect)
+			expect = c + 1;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return meta_errno(t, rc, "dirent find");
+	if (*cookie == UINT64_MAX && expect <= hash + META_COOKIE_PROBE)
+		*cookie = expect;
+	return -ENOENT;
+}
+
 int meta_dirent_get(struct meta_txn *t, uint64_t dir, const char *name,
 		    size_t len, uint64_t *ino)
 {
-	unsigned char key[16 + SFS_NAME_MAX];
-	MDB_val k, d;
 	struct dirent_val v;
-	int rc;
+	uint64_t cookie;
+	int r;
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
-	rc = mdb_get(t->txn, t->m->dirents, &k, &d);
-	if (rc)
-		return meta_errno(t, rc, "dirent get");
-	memcpy(&v, d.mv_data, sizeof(v));
-	*ino = v.ino;
-	return 0;
+	r = dirent_find(t, dir, name, len, &cookie, &v);
+	if (r == 0)
+		*ino = v.ino;
+	return r;
 }
 
 int meta_dirent_put(struct meta_txn *t, uint64_t dir, const char *name,
@@ -615,10 +664,17 @@ int meta_dirent_put(struct meta_txn *t, uint64_t dir, const char *name,
 	unsigned char key[16 + SFS_NAME_MAX];
 	struct dirent_val v = {.ino = ino, .mode = mode};
 	MDB_val k, d = mkval(&v, sizeof(v));
+	uint64_t cookie;
+	int r;
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
+	r = dirent_find(t, dir, name, len, &cookie, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (cookie == UINT64_MAX)
+		return -ENOSPC; /* more colliding names than probes */
+	k = mkval(key, dirent_key(key, dir, cookie, name, len));
 	return meta_errno(t, mdb_put(t->txn, t->m->dirents, &k, &d, 0),
 			  "dirent put");
 }
@@ -627,11 +683,16 @@ int meta_dirent_del(struct meta_txn *t, uint64_t dir, const char *name,
 		    size_t len)
 {
 	unsigned char key[16 + SFS_NAME_MAX];
+	uint64_t cookie;
 	MDB_val k;
+	int r;
 
 	if (len > SFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	k = mkval(key, dirent_key(key, dir, meta_name_cookie(name, len), name, len));
+	r = dirent_find(t, dir, name, len, &cookie, NULL);
+	if (r < 0)
+		return r;
+	k = mkval(key, dirent_key(key, dir, cookie, name, len));
 	return meta_errno(t, mdb_del(t->txn, t->m->dirents, &k, NULL),
 			  "dirent del");
 }
@@ -1317,7 +1378,7 @@ static int rename_fn(struct meta_txn *t, void *arg)
 	struct rename_arg *a = arg;
 	struct meta_inode od, ndbuf, *nd, src, dst;
 	size_t len = strlen(a->name), newlen = strlen(a->newname);
-	uint64_t ino, dino = 0;
+	uint64_t ino = 0, dino = 0;
 	struct timespec now;
 	bool exchange = a->flags & RENAME_EXCHANGE;
 	bool gone = false;

@@ -129,8 +129,11 @@ int meta_dir_nonempty(struct meta_txn *t, uint64_t dir);
  * >= META_COOKIE_FIRST, leaving smaller values for "." and "..".
  */
 #define META_COOKIE_FIRST 3
-/* The cookie of a name (its place in the directory's key order). */
+/* The hash of a name: where its cookie starts (an entry's cookie is the
+ * first value from there on that no other entry of the directory has, at
+ * most META_COOKIE_PROBE beyond). */
 uint64_t meta_name_cookie(const char *name, size_t len);
+#define META_COOKIE_PROBE 64
 typedef int (*meta_dir_fn)(void *arg, const char *name, size_t len,
 			   uint64_t ino, uint32_t mode, uint64_t cookie);
 int meta_dir_list(struct meta_txn *t, uint64_t dir, uint64_t after,

@@ -933,6 +933,40 @@ static int entry_index(const char *name)
 	return (int)i;
 }
 
+/* Two names whose hashes collide (found by search): each keeps its own
+ * cookie, a listing resumed after either returns the other, and lookup,
+ * rename and removal find the right one. */
+START_TEST(test_dir_cookie_collision)
+{
+	static const char *const names[] = {"e42NCDCqXCD", "V-uFmoQJzQD"};
+	struct listing *l = listing_new(1);
+	uint64_t dir, ino[2];
+
+	ck_assert_uint_eq(meta_name_cookie(names[0], strlen(names[0])),
+			  meta_name_cookie(names[1], strlen(names[1])));
+	ck_assert_int_eq(create(META_ROOT_INO, "d", S_IFDIR | 0755, &dir), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(create(dir, names[i], S_IFREG | 0644, &ino[i]),
+				 0);
+	/* One entry per call: every resume point is between them. */
+	while (list_page(dir, l) == 1)
+		;
+	ck_assert_uint_eq(l->n, 2);
+	ck_assert_uint_ne(l->cookies[0], l->cookies[1]);
+	for (int i = 0; i < 2; i++)
+		ck_assert_uint_eq(lookup(dir, names[i]), ino[i]);
+	ck_assert_int_eq(do_rename(dir, names[0], dir, "other", 0, NULL), 0);
+	ck_assert_uint_eq(lookup(dir, names[1]), ino[1]);
+	ck_assert_int_eq(do_rename(dir, "other", dir, names[0], 0, NULL), 0);
+	ck_assert_uint_eq(lookup(dir, names[0]), ino[0]);
+	ck_assert_uint_eq(lookup(dir, names[1]), ino[1]);
+	ck_assert_int_eq(do_remove(dir, names[1], false, NULL), 0);
+	ck_assert(!exists(dir, names[1]));
+	ck_assert_uint_eq(lookup(dir, names[0]), ino[0]);
+	listing_free(l);
+}
+END_TEST
+
 #define NENTRIES 2000
 
 START_TEST(test_dir_list)
@@ -2066,6 +2100,7 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_dir_list);
 	tcase_add_test(tc, test_dir_list_cookie_stable);
 	tcase_add_test(tc, test_dir_list_mutating);
+	tcase_add_test(tc, test_dir_cookie_collision);
 	suite_add_tcase(s, tc);
 
 	tc = unit_tcase("map", meta_setup, meta_teardown);
