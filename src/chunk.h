@@ -40,6 +40,8 @@ struct chunks {
 	size_t nslots;
 	/* A write that leaves a chunk all zeros frees it. */
 	bool zero_detect;
+	/* The backing's syncfs() reaches the disk (ext4, xfs, ...). */
+	bool syncfs_ok;
 };
 
 /* Set up the data layer over an open store and metadata; 0 or -errno. */

@@ -159,6 +159,10 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 			conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 		}
 	}
+	if (fs->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
 }
@@ -577,12 +581,6 @@ static void sfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		reply_err(req, (int)n);
 	else
 		fuse_reply_write(req, n);
-}
-
-static void sfs_flush(fuse_req_t req, fuse_ino_t ino,
-		      struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, 0);
 }
 
 static void sfs_release(fuse_req_t req, fuse_ino_t ino,
@@ -1188,7 +1186,8 @@ const struct fuse_lowlevel_ops sfs_ops = {
 	.create = sfs_create,
 	.read = sfs_read,
 	.write = sfs_write,
-	.flush = sfs_flush,
+	/* No .flush: nothing to do on close(), and the ENOSYS libfuse
+	 * answers makes the kernel stop asking (a round trip per close). */
 	.release = sfs_release,
 	.fsync = sfs_fsync,
 	.lseek = sfs_lseek,

@@ -32,6 +32,8 @@ struct options {
 	int nozero_detect;
 	int fault_injection;
 	int acl;
+	int writeback_cache;
+	char *timeout;
 	int foreground;
 	int debug;
 	int single;
@@ -45,6 +47,8 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("nozero_detect", nozero_detect),
 	OPT("fault_injection", fault_injection),
 	OPT("acl", acl),
+	OPT("writeback_cache", writeback_cache),
+	OPT("timeout=%s", timeout),
 	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
 	OPT("-d", debug),
@@ -363,7 +367,8 @@ int main(int argc, char *argv[])
 	if (fs.store.created)
 		sfs_info("created a new store in %s (chunk size %llu)",
 			 backing, (unsigned long long)fs.store.chunk_size);
-	fs.timeout = 1.0;
+	fs.timeout = o.timeout ? atof(o.timeout) : 1.0;
+	fs.writeback_cache = o.writeback_cache;
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
@@ -418,6 +423,7 @@ out1:
 	free(o.backing);
 	free(o.mountpoint);
 	free(o.chunk_size);
+	free(o.timeout);
 	free(backing);
 	free(mnt);
 	return ret;
