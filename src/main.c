@@ -287,6 +287,7 @@ int main(int argc, char *argv[])
 	char *backing = NULL, *mnt = NULL;
 	char msg[512] = "";
 	uint64_t chunk_size = STORE_CHUNK_DEFAULT;
+	double timeout = 1.0;
 	int notify = -1, ret = 1, r;
 
 	if (fuse_opt_parse(&args, &o, sfs_opts, opt_proc) < 0)
@@ -317,6 +318,18 @@ int main(int argc, char *argv[])
 				"two from 64K to 64M\n",
 			o.chunk_size);
 		goto out1;
+	}
+	if (o.timeout) {
+		char *end;
+		errno = 0;
+		timeout = strtod(o.timeout, &end);
+		if (errno || end == o.timeout || *end || timeout < 0 ||
+		    timeout > 86400) {
+			fprintf(stderr, "sparsefs: timeout=%s: must be a number "
+					"of seconds from 0 to 86400\n",
+				o.timeout);
+			goto out1;
+		}
 	}
 	backing = dir_path("BACKING", o.backing);
 	mnt = dir_path("MOUNTPOINT", o.mountpoint);
@@ -372,7 +385,7 @@ int main(int argc, char *argv[])
 	if (fs.store.created)
 		sfs_info("created a new store in %s (chunk size %llu)",
 			 backing, (unsigned long long)fs.store.chunk_size);
-	fs.timeout = o.timeout ? atof(o.timeout) : 1.0;
+	fs.timeout = timeout;
 	fs.writeback_cache = o.writeback_cache;
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
