@@ -110,6 +110,10 @@ for bad in 3000 32K 128M 1X 0 -1M "" 1.5M 96K 1G; do
 	refused "chunk_size=$bad" "chunk" "$T/m" "$T/b" -- \
 		"$SPARSEFS" -o "chunk_size=$bad" "$T/b" "$T/m"
 done
+for bad in abc -1 1e9 "" 5s; do
+	refused "timeout=$bad" "timeout" "$T/m" "$T/b" -- \
+		"$SPARSEFS" -o "timeout=$bad" "$T/b" "$T/m"
+done
 
 # a good mount, in the foreground, with chunk_size --------------------------
 # -s (single thread) too; the daemon must exit 0 after fusermount3 -u
