@@ -27,9 +27,18 @@ static size_t count(size_t len)
 	return (len - 4) / sizeof(struct acl_entry);
 }
 
-static struct acl_entry *entry(const void *value, size_t i)
+/* Entries are read and written by copy: an xattr value from the kernel
+ * need not be aligned. */
+static struct acl_entry get(const void *value, size_t i)
 {
-	return (struct acl_entry *)((char *)value + 4) + i;
+	struct acl_entry e;
+	memcpy(&e, (const char *)value + 4 + i * sizeof(e), sizeof(e));
+	return e;
+}
+
+static void put(void *value, size_t i, const struct acl_entry *e)
+{
+	memcpy((char *)value + 4 + i * sizeof(*e), e, sizeof(*e));
 }
 
 int acl_valid(const void *value, size_t len)
@@ -43,8 +52,9 @@ int acl_valid(const void *value, size_t len)
 	if (version != ACL_VERSION)
 		return -EINVAL;
 	for (size_t i = 0; i < count(len); i++) {
-		uint16_t tag = entry(value, i)->tag;
-		if (entry(value, i)->perm & ~7)
+		struct acl_entry e = get(value, i);
+		uint16_t tag = e.tag;
+		if (e.perm & ~7)
 			return -EINVAL;
 		switch (tag) {
 		case TAG_USER_OBJ: case TAG_GROUP_OBJ: case TAG_MASK:
@@ -70,7 +80,7 @@ int acl_valid(const void *value, size_t len)
 bool acl_is_minimal(const void *value, size_t len)
 {
 	for (size_t i = 0; i < count(len); i++) {
-		uint16_t tag = entry(value, i)->tag;
+		uint16_t tag = get(value, i).tag;
 		if (tag != TAG_USER_OBJ && tag != TAG_GROUP_OBJ &&
 		    tag != TAG_OTHER)
 			return false;
@@ -83,12 +93,12 @@ mode_t acl_mode(const void *value, size_t len, mode_t mode)
 	int user = -1, group = -1, mask = -1, other = -1;
 
 	for (size_t i = 0; i < count(len); i++) {
-		struct acl_entry *e = entry(value, i);
-		switch (e->tag) {
-		case TAG_USER_OBJ: user = e->perm; break;
-		case TAG_GROUP_OBJ: group = e->perm; break;
-		case TAG_MASK: mask = e->perm; break;
-		case TAG_OTHER: other = e->perm; break;
+		struct acl_entry e = get(value, i);
+		switch (e.tag) {
+		case TAG_USER_OBJ: user = e.perm; break;
+		case TAG_GROUP_OBJ: group = e.perm; break;
+		case TAG_MASK: mask = e.perm; break;
+		case TAG_OTHER: other = e.perm; break;
 		}
 	}
 	if (mask >= 0)
@@ -100,49 +110,55 @@ mode_t acl_mode(const void *value, size_t len, mode_t mode)
 
 void acl_chmod(void *value, size_t len, mode_t mode)
 {
-	struct acl_entry *group = NULL, *mask = NULL;
+	bool has_mask = false;
 
+	for (size_t i = 0; i < count(len); i++)
+		has_mask |= get(value, i).tag == TAG_MASK;
 	for (size_t i = 0; i < count(len); i++) {
-		struct acl_entry *e = entry(value, i);
-		switch (e->tag) {
-		case TAG_USER_OBJ: e->perm = (mode >> 6) & 7; break;
-		case TAG_GROUP_OBJ: group = e; break;
-		case TAG_MASK: mask = e; break;
-		case TAG_OTHER: e->perm = mode & 7; break;
+		struct acl_entry e = get(value, i);
+		switch (e.tag) {
+		case TAG_USER_OBJ: e.perm = (mode >> 6) & 7; break;
+		case TAG_OTHER: e.perm = mode & 7; break;
+		case TAG_MASK: e.perm = (mode >> 3) & 7; break;
+		case TAG_GROUP_OBJ:
+			if (!has_mask)
+				e.perm = (mode >> 3) & 7;
+			break;
 		}
+		put(value, i, &e);
 	}
-	if (mask)
-		mask->perm = (mode >> 3) & 7;
-	else if (group)
-		group->perm = (mode >> 3) & 7;
 }
 
 mode_t acl_inherit(void *value, size_t len, mode_t mode)
 {
-	struct acl_entry *group = NULL, *mask = NULL;
 	mode_t m = mode & 0777;
+	bool has_mask = false;
 
+	for (size_t i = 0; i < count(len); i++)
+		has_mask |= get(value, i).tag == TAG_MASK;
 	for (size_t i = 0; i < count(len); i++) {
-		struct acl_entry *e = entry(value, i);
-		switch (e->tag) {
+		struct acl_entry e = get(value, i);
+		switch (e.tag) {
 		case TAG_USER_OBJ:
-			e->perm &= (m >> 6) & 7;
-			m = (m & ~0700) | e->perm << 6;
+			e.perm &= (m >> 6) & 7;
+			m = (m & ~0700) | e.perm << 6;
 			break;
-		case TAG_GROUP_OBJ: group = e; break;
-		case TAG_MASK: mask = e; break;
 		case TAG_OTHER:
-			e->perm &= m & 7;
-			m = (m & ~07) | e->perm;
+			e.perm &= m & 7;
+			m = (m & ~07) | e.perm;
+			break;
+		case TAG_MASK:
+			e.perm &= (m >> 3) & 7;
+			m = (m & ~070) | e.perm << 3;
+			break;
+		case TAG_GROUP_OBJ:
+			if (!has_mask) {
+				e.perm &= (m >> 3) & 7;
+				m = (m & ~070) | e.perm << 3;
+			}
 			break;
 		}
-	}
-	if (mask) {
-		mask->perm &= (m >> 3) & 7;
-		m = (m & ~070) | mask->perm << 3;
-	} else if (group) {
-		group->perm &= (m >> 3) & 7;
-		m = (m & ~070) | group->perm << 3;
+		put(value, i, &e);
 	}
 	return (mode & ~0777) | m;
 }

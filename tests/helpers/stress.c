@@ -760,7 +760,7 @@ static int verify_model(struct model *m, int p, int t)
 				complain("verify: %s: read %zu bytes, size "
 					 "%zu", rp, got, in->size);
 				bad++;
-			} else if (memcmp(buf, in->data, in->size)) {
+			} else if (in->size && memcmp(buf, in->data, in->size)) {
 				size_t k = 0;
 				while (buf[k] == in->data[k])
 					k++;
