@@ -72,8 +72,11 @@ upstream=${version%-*}
 PKG=$T/pkg
 S=$PKG/sparsefs-$upstream
 mkdir -p "$S"
-if git -C "$SRCDIR" -c safe.directory="$SRCDIR" rev-parse --is-inside-work-tree \
-	>/dev/null 2>&1; then
+# Only when SRCDIR is the top of a checkout: a tarball unpacked inside
+# some other repository (make distcheck) is not one.
+top=$(git -C "$SRCDIR" -c safe.directory="$SRCDIR" rev-parse --show-toplevel \
+	2>/dev/null) || top=
+if [ -n "$top" ] && [ "$(realpath -e -- "$top")" = "$(realpath -e -- "$SRCDIR")" ]; then
 	git -C "$SRCDIR" -c safe.directory="$SRCDIR" ls-files -z -co --exclude-standard |
 		rsync -a --from0 --files-from=- --ignore-missing-args "$SRCDIR/" "$S/" ||
 		fail "cannot copy the git checkout $SRCDIR to $S"
