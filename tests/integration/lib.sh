@@ -431,6 +431,80 @@ size_of()
 	stat -c %s -- "$1"
 }
 
+# ------------------------------------------------ shared by the POSIX tests
+
+# check_store BACKING: fsck.sparsefs -n (when FSCK names it, as make check
+# does) must find the unmounted store clean. Uses $LABEL in messages.
+check_store()
+{
+	local out rc=0
+
+	if [ -z "${FSCK:-}" ]; then
+		note "FSCK is not set: the store is not checked with fsck.sparsefs"
+		return 0
+	fi
+	[ -x "$FSCK" ] || fail "FSCK=$FSCK is not an executable"
+	out=$("$FSCK" -n "$1" 2>&1) || rc=$?
+	[ "$rc" = 0 ] ||
+		fail "$LABEL: fsck.sparsefs -n $1 exited with $rc: $(echo "$out" | tail -n 20)"
+	ok "$LABEL: fsck.sparsefs -n finds the store clean"
+}
+
+# as UID GID CMD...: run CMD as that user and group (so its fsuid and
+# fsgid), with no supplementary groups.
+as()
+{
+	local uid=$1 gid=$2
+	shift 2
+
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
+}
+
+# as_member UID GID GROUP CMD...: as UID:GID, also a member of GROUP.
+as_member()
+{
+	local uid=$1 gid=$2 group=$3
+	shift 3
+
+	setpriv --reuid="$uid" --regid="$gid" --groups="$group" -- "$@"
+}
+
+nobody()
+{
+	as 65534 65534 "$@"
+}
+
+# rec WHAT RESULT: one line of the transcript $TR (compared with ext4's).
+rec()
+{
+	printf '%s: %s\n' "$1" "$2" >>"$TR"
+}
+
+# res CMD...: what CMD printed (lines joined by '|'), "ok" when it printed
+# nothing, or "error: TEXT" with the strerror part of its message.
+res()
+{
+	local out rc=0
+
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" = 0 ]; then
+		out=${out//$'\n'/|}
+		printf '%s' "${out:-ok}"
+	else
+		out=${out##*$'\n'}
+		printf 'error: %s' "${out##*: }"
+	fi
+}
+
+# try WHAT CMD...: record what CMD gives.
+try()
+{
+	local what=$1
+	shift
+
+	rec "$what" "$(res "$@")"
+}
+
 # ------------------------------------------------------------------ cleanup
 
 _sfs_unmount_one()

@@ -48,25 +48,6 @@ require_root # exFAT bed, device nodes
 PROBE=$(helper posix_probe) || exit 1
 umask 022
 T=$SFS_TMP
-if [ -n "${FSCK:-}" ]; then
-	[ -x "$FSCK" ] || fail "FSCK=$FSCK is not an executable"
-else
-	note "FSCK is not set: the stores are not checked with fsck.sparsefs"
-fi
-
-# check_store BACKING: fsck.sparsefs -n (when FSCK names it, as make check
-# does) must find the unmounted store clean.
-check_store()
-{
-	local out rc=0
-
-	[ -n "${FSCK:-}" ] || return 0
-	out=$("$FSCK" -n "$1" 2>&1) || rc=$?
-	[ "$rc" = 0 ] ||
-		fail "$LABEL: fsck.sparsefs -n $1 exited with $rc: $(echo "$out" | tail -n 20)"
-	ok "$LABEL: fsck.sparsefs -n finds the store clean"
-}
-
 MIB=$((1 << 20))
 head -c $((3 * MIB)) /dev/urandom >"$T/rand3m" || fail "random data"
 

@@ -40,25 +40,6 @@
 require_root # other users, chown, mknod
 
 T=$SFS_TMP
-if [ -n "${FSCK:-}" ]; then
-	[ -x "$FSCK" ] || fail "FSCK=$FSCK is not an executable"
-else
-	note "FSCK is not set: the stores are not checked with fsck.sparsefs"
-fi
-
-# check_store BACKING: fsck.sparsefs -n (when FSCK names it, as make check
-# does) must find the unmounted store clean.
-check_store()
-{
-	local out rc=0
-
-	[ -n "${FSCK:-}" ] || return 0
-	out=$("$FSCK" -n "$1" 2>&1) || rc=$?
-	[ "$rc" = 0 ] ||
-		fail "$LABEL: fsck.sparsefs -n $1 exited with $rc: $(echo "$out" | tail -n 20)"
-	ok "$LABEL: fsck.sparsefs -n finds the store clean"
-}
-
 umask 022
 # Other users must reach the mount and run the probe.
 chmod 0755 "$T" || fail "chmod $T"
@@ -68,30 +49,6 @@ cp "$PROBE_BUILT" "$T/posix_probe" && chmod 0755 "$T/posix_probe" ||
 PROBE=$T/posix_probe
 command -v setpriv >/dev/null 2>&1 || skip "setpriv is not installed (util-linux)"
 
-# as UID GID CMD...: run CMD as that user and group (so its fsuid and
-# fsgid), with no supplementary groups.
-as()
-{
-	local uid=$1 gid=$2
-	shift 2
-
-	setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
-}
-
-# as_member UID GID GROUP CMD...: as UID:GID, also a member of GROUP.
-as_member()
-{
-	local uid=$1 gid=$2 group=$3
-	shift 3
-
-	setpriv --reuid="$uid" --regid="$gid" --groups="$group" -- "$@"
-}
-
-nobody()
-{
-	as 65534 65534 "$@"
-}
-
 u1234()
 {
 	as 1234 1234 "$@"
@@ -99,36 +56,6 @@ u1234()
 
 # The transcript of the pass in progress.
 TR=
-rec()
-{
-	printf '%s: %s\n' "$1" "$2" >>"$TR"
-}
-
-# res CMD...: what CMD printed (lines joined by '|'), "ok" when it printed
-# nothing, or "error: TEXT" with the strerror part of its message.
-res()
-{
-	local out rc=0
-
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" = 0 ]; then
-		out=${out//$'\n'/|}
-		printf '%s' "${out:-ok}"
-	else
-		out=${out##*$'\n'}
-		printf 'error: %s' "${out##*: }"
-	fi
-}
-
-# try WHAT CMD...: record what CMD gives.
-try()
-{
-	local what=$1
-	shift
-
-	rec "$what" "$(res "$@")"
-}
-
 # st WHAT FORMAT PATH: record stat -c FORMAT of PATH.
 st()
 {

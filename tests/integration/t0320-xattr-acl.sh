@@ -45,25 +45,6 @@
 require_root # other users, trusted.*, security.*
 
 T=$SFS_TMP
-if [ -n "${FSCK:-}" ]; then
-	[ -x "$FSCK" ] || fail "FSCK=$FSCK is not an executable"
-else
-	note "FSCK is not set: the stores are not checked with fsck.sparsefs"
-fi
-
-# check_store BACKING: fsck.sparsefs -n (when FSCK names it, as make check
-# does) must find the unmounted store clean.
-check_store()
-{
-	local out rc=0
-
-	[ -n "${FSCK:-}" ] || return 0
-	out=$("$FSCK" -n "$1" 2>&1) || rc=$?
-	[ "$rc" = 0 ] ||
-		fail "$LABEL: fsck.sparsefs -n $1 exited with $rc: $(echo "$out" | tail -n 20)"
-	ok "$LABEL: fsck.sparsefs -n finds the store clean"
-}
-
 umask 022
 chmod 0755 "$T" || fail "chmod $T"
 PROBE_BUILT=$(helper posix_probe) || exit 1
@@ -75,57 +56,7 @@ for prog in setpriv setfacl getfacl getfattr; do
 		skip "$prog is not installed (packages util-linux, acl, attr)"
 done
 
-as()
-{
-	local uid=$1 gid=$2
-	shift 2
-
-	setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
-}
-
-as_member()
-{
-	local uid=$1 gid=$2 group=$3
-	shift 3
-
-	setpriv --reuid="$uid" --regid="$gid" --groups="$group" -- "$@"
-}
-
-nobody()
-{
-	as 65534 65534 "$@"
-}
-
 TR=
-rec()
-{
-	printf '%s: %s\n' "$1" "$2" >>"$TR"
-}
-
-# res CMD...: what CMD printed (lines joined by '|'), "ok" when it printed
-# nothing, or "error: TEXT" with the strerror part of its message.
-res()
-{
-	local out rc=0
-
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" = 0 ]; then
-		out=${out//$'\n'/|}
-		printf '%s' "${out:-ok}"
-	else
-		out=${out##*$'\n'}
-		printf 'error: %s' "${out##*: }"
-	fi
-}
-
-try()
-{
-	local what=$1
-	shift
-
-	rec "$what" "$(res "$@")"
-}
-
 # acl WHAT PATH: record the ACL (numeric, no header) and ls -l's mode field.
 acl()
 {

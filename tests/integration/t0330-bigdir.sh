@@ -20,25 +20,6 @@ require_root # exFAT bed
 
 PROBE=$(helper posix_probe) || exit 1
 T=$SFS_TMP
-if [ -n "${FSCK:-}" ]; then
-	[ -x "$FSCK" ] || fail "FSCK=$FSCK is not an executable"
-else
-	note "FSCK is not set: the stores are not checked with fsck.sparsefs"
-fi
-
-# check_store BACKING: fsck.sparsefs -n (when FSCK names it, as make check
-# does) must find the unmounted store clean.
-check_store()
-{
-	local out rc=0
-
-	[ -n "${FSCK:-}" ] || return 0
-	out=$("$FSCK" -n "$1" 2>&1) || rc=$?
-	[ "$rc" = 0 ] ||
-		fail "$LABEL: fsck.sparsefs -n $1 exited with $rc: $(echo "$out" | tail -n 20)"
-	ok "$LABEL: fsck.sparsefs -n finds the store clean"
-}
-
 N=100000
 seq 0 $((N - 1)) | sed 's/^/f/' | sort >"$T/want" || fail "expected names"
 
