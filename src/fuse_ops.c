@@ -159,10 +159,10 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 			conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 		}
 	}
-	if (fs->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-	else
-		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* No writeback cache: data the kernel holds back would be unseen by
+	 * SEEK_DATA (cp --sparse would copy zeros) and write errors would
+	 * surface late; measured 1.7x on small writes, not worth that. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
 }

@@ -24,8 +24,6 @@ struct sfs {
 	bool fault_injection;
 	/* -o acl: POSIX ACLs (the kernel checks them, we keep them). */
 	bool acl;
-	/* -o writeback_cache: the kernel gathers writes in its cache. */
-	bool writeback_cache;
 	/* For notifications to the kernel. */
 	struct fuse_session *se;
 };

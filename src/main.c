@@ -32,7 +32,6 @@ struct options {
 	int nozero_detect;
 	int fault_injection;
 	int acl;
-	int writeback_cache;
 	char *timeout;
 	int foreground;
 	int debug;
@@ -47,7 +46,6 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("nozero_detect", nozero_detect),
 	OPT("fault_injection", fault_injection),
 	OPT("acl", acl),
-	OPT("writeback_cache", writeback_cache),
 	OPT("timeout=%s", timeout),
 	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
@@ -86,8 +84,6 @@ static void usage(const char *prog)
 	       "                     write that leaves a chunk all zeros "
 	       "frees it)\n"
 	       "  -o acl, noacl      POSIX ACLs (default: noacl)\n"
-	       "  -o writeback_cache let the kernel gather writes (default: "
-	       "off)\n"
 	       "  -o timeout=SECONDS how long the kernel caches names and "
 	       "attributes\n"
 	       "                     (default: 1)\n"
@@ -386,7 +382,6 @@ int main(int argc, char *argv[])
 		sfs_info("created a new store in %s (chunk size %llu)",
 			 backing, (unsigned long long)fs.store.chunk_size);
 	fs.timeout = timeout;
-	fs.writeback_cache = o.writeback_cache;
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
