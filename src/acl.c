@@ -108,12 +108,18 @@ mode_t acl_mode(const void *value, size_t len, mode_t mode)
 	return (mode & ~0777) | user << 6 | group << 3 | other;
 }
 
+static bool has_mask_entry(const void *value, size_t len)
+{
+	for (size_t i = 0; i < count(len); i++)
+		if (get(value, i).tag == TAG_MASK)
+			return true;
+	return false;
+}
+
 void acl_chmod(void *value, size_t len, mode_t mode)
 {
-	bool has_mask = false;
+	bool has_mask = has_mask_entry(value, len);
 
-	for (size_t i = 0; i < count(len); i++)
-		has_mask |= get(value, i).tag == TAG_MASK;
 	for (size_t i = 0; i < count(len); i++) {
 		struct acl_entry e = get(value, i);
 		switch (e.tag) {
@@ -132,10 +138,8 @@ void acl_chmod(void *value, size_t len, mode_t mode)
 mode_t acl_inherit(void *value, size_t len, mode_t mode)
 {
 	mode_t m = mode & 0777;
-	bool has_mask = false;
+	bool has_mask = has_mask_entry(value, len);
 
-	for (size_t i = 0; i < count(len); i++)
-		has_mask |= get(value, i).tag == TAG_MASK;
 	for (size_t i = 0; i < count(len); i++) {
 		struct acl_entry e = get(value, i);
 		switch (e.tag) {
