@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 # binding, xattr/ACL tools, valgrind, man, and the .deb packaging test).
 PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3 liblmdb-dev
 check exfat-fuse exfatprogs lmdb-utils python3-lmdb util-linux attr acl
-valgrind man-db rsync debhelper dpkg-dev lintian"
+valgrind man-db rsync debhelper dpkg-dev lintian libcap2-bin"
 
 if [ "${SFS_NO_APT:-0}" != 1 ]; then
 	if [ "$(id -u)" != 0 ]; then

@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "fuse_ops.h"
 #include "log.h"
+#include "wire.h"
 #include "recover.h"
 
 #define XATTR_SIZE_MAX_ 65536
@@ -94,38 +95,75 @@ static bool caller_in_group(fuse_req_t req, gid_t gid)
 }
 
 /*
- * The kernel drops setuid, and setgid with group execute, on write and
- * truncate by others; ext4 also drops a setgid without group execute when
- * the writer is not in the file's group. That last case is ours to do.
+ * What a write, truncate or chown by the caller takes from a file's mode.
+ * Linux clears setuid, and setgid with group execute, unless the caller has
+ * CAP_FSETID (chown: always). With FUSE_HANDLE_KILLPRIV_V2 (wire.h) the
+ * kernel leaves that to us and flags the requests (@kernel_says); without it
+ * the kernel does it itself. ext4 also clears a setgid without group execute
+ * when the caller is outside the file's group: that case is always ours.
  */
 static bool must_drop_sgid(fuse_req_t req, const struct meta_inode *attr)
 {
-	return S_ISREG(attr->mode) &&
-	       (attr->mode & (S_ISGID | S_IXGRP)) == S_ISGID &&
+	return (attr->mode & (S_ISGID | S_IXGRP)) == S_ISGID &&
 	       !caller_in_group(req, attr->gid);
 }
 
-struct drop_sgid_arg {
+static mode_t privs_to_kill(fuse_req_t req, const struct meta_inode *attr,
+			    bool kernel_says)
+{
+	mode_t bits = 0;
+
+	if (S_ISDIR(attr->mode))
+		return 0;
+	if (kernel_says)
+		bits |= S_ISUID | (attr->mode & S_IXGRP ? S_ISGID : 0);
+	if (S_ISREG(attr->mode) && must_drop_sgid(req, attr))
+		bits |= S_ISGID;
+	return bits & attr->mode;
+}
+
+/*
+ * fallocate and copy_file_range change data without a flag from the kernel:
+ * with FUSE_HANDLE_KILLPRIV_V2 the kernel's own clearing is skipped for them
+ * too, so they count as flagged for any caller but root (the one caller
+ * known to hold CAP_FSETID).
+ */
+static bool data_change_kills(fuse_req_t req)
+{
+	return wire_killpriv_v2() && fuse_req_ctx(req)->uid != 0;
+}
+
+struct kill_privs_arg {
 	uint64_t ino;
 	struct meta_inode *attr;
+	mode_t bits;
 };
 
-static int drop_sgid_fn(struct meta_txn *t, void *arg)
+static int kill_privs_fn(struct meta_txn *t, void *arg)
 {
-	struct drop_sgid_arg *a = arg;
+	struct kill_privs_arg *a = arg;
 	int r = meta_inode_get(t, a->ino, a->attr);
 
 	if (r < 0)
 		return r;
-	a->attr->mode &= ~S_ISGID;
+	if (!(a->attr->mode & a->bits))
+		return 0;
+	a->attr->mode &= ~a->bits;
 	meta_now(&a->attr->ctime);
 	return meta_inode_put(t, a->ino, a->attr);
 }
 
-static int drop_sgid(struct sfs *fs, uint64_t ino, struct meta_inode *attr)
+/* Clear @bits of @ino's mode (ctime moves); @attr gets the new attributes.
+ * The kernel caches the mode, so it is told. */
+static int kill_privs(struct sfs *fs, uint64_t ino, struct meta_inode *attr,
+		      mode_t bits)
 {
-	struct drop_sgid_arg a = {ino, attr};
-	return meta_update(&fs->meta, drop_sgid_fn, &a);
+	struct kill_privs_arg a = {ino, attr, bits};
+	int r = meta_update(&fs->meta, kill_privs_fn, &a);
+
+	if (r == 0)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	return r;
 }
 
 static bool name_ok(fuse_req_t req, const char *name)
@@ -251,8 +289,11 @@ struct setattr_arg {
 	int to_set;
 	struct meta_inode *attr;
 	bool acl;
-	/* A truncate that must drop setgid (see must_drop_sgid()). */
-	bool drop_sgid;
+	fuse_req_t req;
+	/* The kernel's "kill setuid/setgid" flag (wire_kill_suidgid()). */
+	bool kernel_says;
+	/* A truncate that takes bits from the mode (privs_to_kill()). */
+	mode_t size_kill;
 };
 
 static int setattr_fn(struct meta_txn *t, void *arg)
@@ -260,20 +301,23 @@ static int setattr_fn(struct meta_txn *t, void *arg)
 	struct setattr_arg *a = arg;
 	struct meta_inode *in = a->attr;
 	struct timespec now;
+	mode_t kill = 0;
 	int r;
 
 	r = meta_inode_get(t, a->ino, in);
 	if (r < 0)
 		return r;
 	meta_now(&now);
+	if (a->to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_UID |
+			 FUSE_SET_ATTR_GID))
+		kill = privs_to_kill(a->req, in, a->kernel_says);
 	if (a->to_set & FUSE_SET_ATTR_MODE)
 		in->mode = (in->mode & S_IFMT) | (a->st->st_mode & 07777);
 	if (a->to_set & FUSE_SET_ATTR_UID)
 		in->uid = a->st->st_uid;
 	if (a->to_set & FUSE_SET_ATTR_GID)
 		in->gid = a->st->st_gid;
-	if (a->drop_sgid)
-		in->mode &= ~S_ISGID;
+	in->mode &= ~kill;
 	if (a->to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (a->to_set & FUSE_SET_ATTR_ATIME)
@@ -305,7 +349,8 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 {
 	struct sfs *fs = sfs_of(req);
 	struct meta_inode attr;
-	struct setattr_arg a = {ino, st, to_set, &attr, fs->acl, false};
+	struct setattr_arg a = {ino,	 st,  to_set, &attr,
+				fs->acl, req, wire_kill_suidgid(), 0};
 	int r = 0;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -320,7 +365,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 		else if (r == 0 && !S_ISREG(attr.mode))
 			r = -EINVAL;
 		if (r == 0) {
-			a.drop_sgid = must_drop_sgid(req, &attr);
+			a.size_kill = privs_to_kill(req, &attr, a.kernel_says);
 			pthread_rwlock_wrlock(&in->lock);
 			r = chunk_truncate(&fs->chunks, ino, st->st_size,
 					   &attr);
@@ -330,7 +375,7 @@ static void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 	}
 	/* Nothing but the size is done already; anything else, or nothing
 	 * at all (chown(f, -1, -1): ctime moves, as on ext4), goes here. */
-	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE || !to_set || a.drop_sgid))
+	if (r == 0 && (to_set & ~FUSE_SET_ATTR_SIZE || !to_set || a.size_kill))
 		r = meta_update(&fs->meta, setattr_fn, &a);
 	if (r < 0)
 		reply_err(req, r);
@@ -573,9 +618,11 @@ static void sfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	pthread_rwlock_wrlock(&in->lock);
 	n = chunk_write(&fs->chunks, ino, buf, size, off, &in->dirty, &attr);
-	if (n > 0 && must_drop_sgid(req, &attr) && drop_sgid(fs, ino, &attr) == 0)
-		/* The kernel caches the mode: tell it. */
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	if (n > 0) {
+		mode_t bits = privs_to_kill(req, &attr, wire_kill_suidgid());
+		if (bits)
+			kill_privs(fs, ino, &attr, bits);
+	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n < 0)
 		reply_err(req, (int)n);
@@ -672,6 +719,11 @@ static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	default:
 		/* COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE... */
 		r = -EOPNOTSUPP;
+	}
+	if (r == 0) {
+		mode_t bits = privs_to_kill(req, &attr, data_change_kills(req));
+		if (bits)
+			r = kill_privs(fs, ino, &attr, bits);
 	}
 out:
 	pthread_rwlock_unlock(&in->lock);
@@ -781,6 +833,15 @@ static void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 		pthread_rwlock_rdlock(&src->lock);
 	}
 	r = copy_range(fs, ino_in, off_in, dst, off_out, len);
+	if (r > 0) {
+		struct meta_inode attr;
+		mode_t bits = 0;
+		if (get_attr(fs, ino_out, &attr) == 0)
+			bits = privs_to_kill(req, &attr,
+					     data_change_kills(req));
+		if (bits)
+			kill_privs(fs, ino_out, &attr, bits);
+	}
 	pthread_rwlock_unlock(&dst->lock);
 	if (src != dst)
 		pthread_rwlock_unlock(&src->lock);

@@ -24,6 +24,7 @@
 
 #include "fuse_ops.h"
 #include "log.h"
+#include "wire.h"
 
 struct options {
 	char *backing;
@@ -397,6 +398,10 @@ int main(int argc, char *argv[])
 		sfs_err("cannot mount on %s", mnt);
 		goto out5;
 	}
+	if (wire_install(se, true) != 0) {
+		sfs_err("cannot set up the FUSE device I/O");
+		goto out6;
+	}
 	report(&notify, 0);
 	notify_systemd("READY=1");
 	if (!o.foreground)
@@ -421,6 +426,7 @@ int main(int argc, char *argv[])
 	/* A signal (SIGTERM, SIGINT) is a request to stop, not a failure. */
 	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 	notify_systemd("STOPPING=1");
+out6:
 	fuse_session_unmount(se);
 out5:
 	fuse_remove_signal_handlers(se);

@@ -50,6 +50,9 @@
  *       writes TEXT (or all of stdin) at OFF through the inherited FD.
  *   posix_probe pread FD OFF LEN
  *       reads up to LEN bytes at OFF through FD to stdout.
+ *   posix_probe copyrange SRC DST
+ *       copy_file_range(2) of all of SRC to the start of DST (opened
+ *       O_WRONLY, not truncated): "ok" or the errno name.
  *   posix_probe fstat FD
  *       "ino I nlink N size S" of the inherited FD.
  *   posix_probe stat PATH [nofollow]
@@ -788,6 +791,31 @@ static int cmd_pwrite(int argc, char **argv)
 	return report(n < 0 ? -1 : 0);
 }
 
+static int cmd_copyrange(int argc, char **argv)
+{
+	struct stat st;
+	int in, out, r = -1;
+
+	if (argc != 4)
+		usage();
+	in = open(argv[2], O_RDONLY);
+	out = open(argv[3], O_WRONLY);
+	if (in >= 0 && out >= 0 && fstat(in, &st) == 0) {
+		loff_t oin = 0, oout = 0;
+		r = 0;
+		while (r == 0 && oin < st.st_size) {
+			ssize_t n = copy_file_range(in, &oin, out, &oout,
+						    (size_t)(st.st_size - oin),
+						    0);
+			if (n == 0)
+				errno = EIO; /* SRC shrank under us */
+			if (n <= 0)
+				r = -1;
+		}
+	}
+	return report(r);
+}
+
 static int cmd_pread(int argc, char **argv)
 {
 	char buf[65536];
@@ -1050,6 +1078,7 @@ int main(int argc, char **argv)
 	    {"setxattr", cmd_setxattr},	  {"getxattr", cmd_getxattr},
 	    {"listxattr", cmd_listxattr}, {"removexattr", cmd_removexattr},
 	    {"pwrite", cmd_pwrite},	  {"pread", cmd_pread},
+	    {"copyrange", cmd_copyrange},
 	    {"fstat", cmd_fstat},	  {"stat", cmd_stat},
 	    {"mkfiles", cmd_mkfiles},	  {"churn", cmd_churn},
 	    {"listdir", cmd_listdir},	  {"statmany", cmd_statmany},

@@ -33,7 +33,10 @@
 #   - setuid/setgid cleared as Linux clears them: a write or truncate
 #     (truncate(2), O_TRUNC) by another user or by the non-root owner,
 #     not by root; setgid without group-execute is kept; chown by root
-#     clears both (directories keep theirs).
+#     clears both (directories keep theirs); also fallocate and
+#     copy_file_range by another user; file capabilities go on a write,
+#     truncate or chown.  (sparsefs takes on this job itself when the
+#     kernel hands it over, FUSE_HANDLE_KILLPRIV_V2, see src/wire.h.)
 # Without -o allow_other, another user gets EACCES on the mount even in a
 # 0777 dir, and root (the mounting user) works.
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
@@ -317,6 +320,34 @@ suid_checks()
 	suid_file x6745 0:0 6745
 	chown 1234 "$p/x6745"
 	st "mode after chown of a 6745 file (setgid without g+x)" "%a %u:%g" "$p/x6745"
+	suid_file f6777 0:0 6777
+	try "nobody fallocates a 6777 root file" nobody fallocate -l 8192 "$p/f6777"
+	st "mode after fallocate by another user" "%a %s" "$p/f6777"
+	suid_file y6777 0:0 6777
+	echo abc >"$p/src" && chmod 0644 "$p/src" || fail "$LABEL: make src"
+	try "nobody copy_file_range into a 6777 root file" nobody "$PROBE" copyrange "$p/src" "$p/y6777"
+	st "mode after copy_file_range by another user" "%a %s" "$p/y6777"
+	suid_file yr6777 0:0 6777
+	try "root copy_file_range into a 6777 root file" "$PROBE" copyrange "$p/src" "$p/yr6777"
+	st "mode after copy_file_range by root" "%a %s" "$p/yr6777"
+	suid_file f2767 0:5000 2767
+	try "nobody fallocates a 2767 root:5000 file" nobody fallocate -l 8192 "$p/f2767"
+	st "mode after fallocate by a non-member (setgid without g+x)" "%a %s" "$p/f2767"
+	# File capabilities (security.capability) go on the same events.
+	if command -v setcap >/dev/null 2>&1; then
+		for how in write truncate chown; do
+			suid_file "cap-$how" 0:0 0666
+			setcap cap_net_raw+ep "$p/cap-$how" ||
+				fail "$LABEL: setcap"
+			rec "capability before a $how" "$(getcap "$p/cap-$how" | sed 's/^[^ ]* //')"
+		done
+		try "nobody writes a root file with a capability" nobody sh -c 'echo x >>"$1"' sh "$p/cap-write"
+		try "nobody truncates a root file with a capability" nobody truncate -s 1 "$p/cap-truncate"
+		chown 1234 "$p/cap-chown" || fail "$LABEL: chown cap-chown"
+		for how in write truncate chown; do
+			rec "capability after a $how" "$(getcap "$p/cap-$how" | sed 's/^[^ ]* //')"
+		done
+	fi
 	mkdir "$p/dir" && chmod 6755 "$p/dir" && chown 1234:1234 "$p/dir"
 	st "mode of a 6755 dir after chown by root" "%a %u:%g" "$p/dir"
 	suid_file n6755 1234:1234 6755
@@ -348,6 +379,11 @@ u1234's new d: directory 1234:1234
 mode after a write by another user: 777
 mode after a write by root: 6777
 mode after chown by root: 755 1234:1234
+mode after fallocate by another user: 777 8192
+mode after copy_file_range by root: 6777 5
+capability before a write: cap_net_raw=ep
+capability after a write: 
+capability after a chown: 
 nobody utimens explicit, 0666 root file: EPERM
 nobody utimens now now, 0666 root file: ok
 nobody utimens now now, 0644 root file: EACCES
