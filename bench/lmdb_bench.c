@@ -37,14 +37,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "size_arg.h"
+
 #define KEY_LEN 16
 #define VALUE_LEN 100
 
 struct bench {
 	const char *dir;
-	size_t mapsize;
-	size_t nkeys;
-	size_t per_txn;
+	uint64_t mapsize;
+	uint64_t nkeys;
+	uint64_t per_txn;
 	uint64_t seed;
 	unsigned int flags;
 	int drop_caches;
@@ -68,46 +70,6 @@ static int fail(const char *what, int rc)
 	printf("error: %s: %s\n", what, mdb_strerror(rc));
 	fprintf(stderr, "lmdb_bench: %s: %s\n", what, mdb_strerror(rc));
 	return 1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		break;
-	case '\0':
-		break;
-	default:
-		return -1;
-	}
-	if (shift && end[1])
-		return -1;
-	if (shift && v > (SIZE_MAX >> shift))
-		return -1;
-	*out = (size_t)v << shift;
-	return 0;
 }
 
 /* splitmix64: small, fast and good enough to spread keys and shuffle. */
@@ -325,13 +287,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--sync") && i + 1 < argc) {
 			b.sync_also = argv[++i];
 		} else if (!strcmp(a, "--mapsize") && i + 1 < argc) {
-			if (parse_size(argv[++i], &b.mapsize))
+			if (size_arg(argv[++i], 10, &b.mapsize))
 				usage();
 		} else if (!strcmp(a, "--keys") && i + 1 < argc) {
-			if (parse_size(argv[++i], &b.nkeys) || !b.nkeys)
+			if (size_arg(argv[++i], 10, &b.nkeys) || !b.nkeys)
 				usage();
 		} else if (!strcmp(a, "--txn") && i + 1 < argc) {
-			if (parse_size(argv[++i], &b.per_txn) || !b.per_txn)
+			if (size_arg(argv[++i], 10, &b.per_txn) || !b.per_txn)
 				usage();
 		} else if (!strcmp(a, "--seed") && i + 1 < argc) {
 			b.seed = strtoull(argv[++i], NULL, 0);

@@ -38,12 +38,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "size_arg.h"
+
 #define VALUE_MAX 9000
 #define KEY_LAST "last"
 
 struct config {
 	int writemap;
-	size_t mapsize;
+	uint64_t mapsize;
 	int records;
 };
 
@@ -61,29 +63,6 @@ static int lmdb_fail(const char *what, int rc)
 {
 	fprintf(stderr, "kill_writer: %s: %s\n", what, mdb_strerror(rc));
 	return 1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (size_t)(v << shift);
-	return 0;
 }
 
 /* A small PRNG (splitmix64), so that values depend on (txn, key) only. */
@@ -426,7 +405,7 @@ int main(int argc, char *argv[])
 		if (!strcmp(argv[i], "--writemap")) {
 			cfg.writemap = 1;
 		} else if (!strcmp(argv[i], "--mapsize") && i + 1 < argc) {
-			if (parse_size(argv[++i], &cfg.mapsize))
+			if (size_arg(argv[++i], 10, &cfg.mapsize))
 				usage();
 		} else if (!strcmp(argv[i], "--records") && i + 1 < argc) {
 			cfg.records = atoi(argv[++i]);

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "size_arg.h"
+
 #define VALUE_MAX 128
 
 static void usage(void)
@@ -39,57 +41,6 @@ static int report(const char *what, int rc)
 {
 	fprintf(stderr, "lmdb_bulk: %s: %s\n", what, mdb_strerror(rc));
 	return 1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	}
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (size_t)(v << shift);
-	return 0;
-}
-
-static int parse_count(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static void make_key(long i, char *key, size_t *len)
@@ -218,7 +169,7 @@ static int do_verify(MDB_env *env, long nrec, long ntxn)
 int main(int argc, char **argv)
 {
 	unsigned int flags = 0;
-	size_t mapsize = (size_t)1 << 30;
+	uint64_t mapsize = (uint64_t)1 << 30;
 	const char *mode, *dir;
 	long nrec, ntxn;
 	MDB_env *env;
@@ -230,7 +181,7 @@ int main(int argc, char **argv)
 			argi++;
 		} else if (!strcmp(argv[argi], "--mapsize") &&
 			   argi + 1 < argc) {
-			if (parse_size(argv[argi + 1], &mapsize))
+			if (size_arg(argv[argi + 1], 10, &mapsize))
 				usage();
 			argi += 2;
 		} else {
@@ -241,8 +192,8 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[argi];
 	dir = argv[argi + 1];
-	if (parse_count(argv[argi + 2], &nrec) ||
-	    parse_count(argv[argi + 3], &ntxn))
+	if (count_arg(argv[argi + 2], &nrec) ||
+	    count_arg(argv[argi + 3], &ntxn))
 		usage();
 	if (strcmp(mode, "write") && strcmp(mode, "verify"))
 		usage();

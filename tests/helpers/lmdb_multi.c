@@ -72,6 +72,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "size_arg.h"
+
 #define VALUE_MAX 8192
 #define BIG_VALUE 6000
 #define KEY_MAX 32
@@ -80,7 +82,7 @@
 
 struct opts {
 	unsigned int flags;
-	size_t mapsize;
+	uint64_t mapsize;
 	long readers;
 	long txns;
 	long batch;
@@ -124,57 +126,6 @@ static int report(const char *what, int rc)
 {
 	say("%s: %s", what, mdb_strerror(rc));
 	return 1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	}
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (size_t)(v << shift);
-	return 0;
-}
-
-static int parse_count(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static double now(void)
@@ -1015,7 +966,7 @@ int main(int argc, char **argv)
 		if (argi + 1 >= argc)
 			usage();
 		if (!strcmp(opt, "--mapsize")) {
-			if (parse_size(argv[argi + 1], &o.mapsize) ||
+			if (size_arg(argv[argi + 1], 10, &o.mapsize) ||
 			    !o.mapsize)
 				usage();
 			argi += 2;
@@ -1033,7 +984,7 @@ int main(int argc, char **argv)
 			count = &o.seconds;
 		else
 			usage();
-		if (parse_count(argv[argi + 1], count))
+		if (count_arg(argv[argi + 1], count))
 			usage();
 		argi += 2;
 	}

@@ -66,6 +66,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "size_arg.h"
+
 #define MIB ((uint64_t)1 << 20)
 #define LOG_KEEP 30
 #define DIO_ALIGN 4096
@@ -875,39 +877,10 @@ static void write_copy(void)
 		die("write %s: %s", copy_path, strerror(errno));
 }
 
-/* A size with an optional K, M or G suffix. */
+/* A size with an optional K, M, G or T suffix. */
 static bool parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return false;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end)
-		return false;
-	*out = v;
-	return true;
+	return size_arg(s, 0, out) == 0;
 }
 
 static void usage(void) __attribute__((noreturn));
