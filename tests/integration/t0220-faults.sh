@@ -174,9 +174,13 @@ cmp -i $((3 * MIB / 2)):0 -n $((MIB / 2 - 100)) "$M/half2" /dev/zero ||
 ok "a write failing half way: size kept, its bytes never show past the end of file; fsck -n clean"
 
 # --- short writes ------------------------------------------------------------------
-for spec in "pwrite SHORT 0 5" "pwrite SHORT 7 5"; do
+# short_writes SPEC: with the fault SPEC, a copy and an overwrite of
+# $M/short succeed in full and read right, also after a remount.
+short_writes()
+{
+	local spec=$1 rc=0
+
 	fault "$spec"
-	rc=0
 	timeout 60 cp "$T/3m" "$M/short" 2>"$T/cp.err" || rc=$?
 	[ "$rc" = 0 ] || fail "with '$spec' a write failed (the backing layer must retry short writes): $(cat "$T/cp.err")"
 	put "$T/64k" "$M/short" 1000000 2>"$T/cp.err" ||
@@ -187,7 +191,9 @@ for spec in "pwrite SHORT 0 5" "pwrite SHORT 7 5"; do
 	end_case "$spec"
 	cmp "$T/want" "$M/short" || fail "with '$spec' the content is wrong after a remount"
 	ok "$spec: writes succeed in full, content right; fsck -n clean"
-done
+}
+short_writes "pwrite SHORT 0 5"
+short_writes "pwrite SHORT 7 5"
 
 # --- pread EIO, open EIO -------------------------------------------------------------
 cp "$T/3m" "$M/cold" || fail "write cold"
@@ -265,20 +271,8 @@ cmp "$T/want" "$M/short" || fail "short after unlink EIO and fsck -y"
 ok "unlink EIO: rm works; the $nleft chunk files left are logged, and fsck -y removes them"
 
 # --- many short writes in a row (each retry shorter than the last) ---------------
-for spec in "pwrite SHORT 3 50" "pwrite SHORT 0 -1"; do
-	fault "$spec"
-	rc=0
-	timeout 60 cp "$T/3m" "$M/short" 2>"$T/cp.err" || rc=$?
-	[ "$rc" = 0 ] || fail "with '$spec' a write failed (the backing layer must retry short writes): $(cat "$T/cp.err")"
-	put "$T/64k" "$M/short" 1000000 2>"$T/cp.err" ||
-		fail "with '$spec' an overwrite failed: $(cat "$T/cp.err")"
-	fault clear
-	cp "$T/3m" "$T/want" && put "$T/64k" "$T/want" 1000000 || fail "build want"
-	cmp "$T/want" "$M/short" || fail "with '$spec' the content is wrong"
-	end_case "$spec"
-	cmp "$T/want" "$M/short" || fail "with '$spec' the content is wrong after a remount"
-	ok "$spec: writes succeed in full, content right; fsck -n clean"
-done
+short_writes "pwrite SHORT 3 50"
+short_writes "pwrite SHORT 0 -1"
 
 echo "t0220-faults: all passed"
 exit 0
