@@ -28,6 +28,7 @@
 
 #include "chunk.h"
 #include "fsck.h"
+#include "idset.h"
 #include "log.h"
 
 #define LOST_FOUND "lost+found"
@@ -52,8 +53,7 @@ struct fsck {
 	size_t ninos, capinos;
 	unsigned long problems, fixed;
 	/* Chunk ids named by records, sorted after pass 5. */
-	uint64_t *ids;
-	size_t nids, capids;
+	struct idset ids;
 	uint64_t max_id;
 	unsigned long progress;
 };
@@ -391,12 +391,6 @@ static int add_bad_chunk(struct chunk_pass *p, uint64_t ino, uint64_t idx,
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int chunk_fn(void *arg, uint64_t ino, uint64_t idx,
 		    const struct meta_chunk *rec)
 {
@@ -420,9 +414,8 @@ static int chunk_fn(void *arg, uint64_t ino, uint64_t idx,
 			" lies past the end of file; dropping it", idx, ino);
 		return add_bad_chunk(p, ino, idx, rec, true);
 	}
-	if (grow((void **)&f->ids, &f->capids, f->nids, sizeof(uint64_t)))
+	if (idset_add(&f->ids, rec->id))
 		return -ENOMEM;
-	f->ids[f->nids++] = rec->id;
 	f->max_id = SFS_MAX(f->max_id, rec->id);
 	chunk_path(rec->id, path, sizeof(path));
 	r = b->ops->stat(b, path, &st);
@@ -481,7 +474,7 @@ static int file_fn(void *arg, uint64_t id)
 	char path[64];
 
 	tick(f, "chunk files");
-	if (f->nids && bsearch(&id, f->ids, f->nids, sizeof(id), cmp_u64))
+	if (idset_has(&f->ids, id))
 		return 0;
 	chunk_path(id, path, sizeof(path));
 	problem(f, true, "chunk file %s is named by no record; deleting it",
@@ -726,12 +719,11 @@ static int check(struct fsck *f)
 	tick_done(f);
 	if (r < 0)
 		goto out;
-	if (f->nids)
-		qsort(f->ids, f->nids, sizeof(uint64_t), cmp_u64);
-	for (size_t i = 1; i < f->nids; i++)
-		if (f->ids[i] == f->ids[i - 1])
+	idset_sort(&f->ids);
+	for (size_t i = 1; i < f->ids.n; i++)
+		if (f->ids.v[i] == f->ids.v[i - 1])
 			problem(f, false, "chunk id %" PRIu64
-				" is named by two records", f->ids[i]);
+				" is named by two records", f->ids.v[i]);
 	if (repair)
 		r = meta_update(&f->meta, fix_chunks_fn, &cp);
 	for (size_t i = 0; r == 0 && i < f->ninos; i++) {
@@ -834,7 +826,7 @@ int fsck_run(const char *path, int flags, FILE *out)
 	meta_close(&f.meta, r == 0);
 	store_close(&f.store);
 	free(f.inos);
-	free(f.ids);
+	idset_free(&f.ids);
 	if (r < 0) {
 		fprintf(out, "fsck.sparsefs: %s: %s\n", path, strerror(-r));
 		return FSCK_ERROR;

@@ -14,38 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "idset.h"
 #include "log.h"
 #include "recover.h"
-
-struct ids {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int ids_add(struct ids *s, uint64_t id)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = id;
-	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static bool ids_has(const struct ids *s, uint64_t id)
-{
-	return s->n && bsearch(&id, s->v, s->n, sizeof(id), cmp_u64);
-}
 
 /* A record that must go: (ino, idx) and the chunk id it names. */
 struct bad {
@@ -55,7 +26,7 @@ struct bad {
 struct walk {
 	struct meta_txn *t;
 	struct chunks *c;
-	struct ids live;
+	struct idset live;
 	struct bad *bad;
 	size_t nbad, capbad;
 	uint64_t cur_ino, cur_size;
@@ -80,7 +51,7 @@ static int walk_fn(void *arg, uint64_t ino, uint64_t idx,
 	w->max_id = SFS_MAX(w->max_id, rec->id);
 	if (w->cur_exists && ((idx << w->c->shift) < w->cur_size ||
 			      (rec->flags & META_CHUNK_RESERVED)))
-		return ids_add(&w->live, rec->id);
+		return idset_add(&w->live, rec->id);
 	if (w->nbad == w->capbad) {
 		size_t cap = w->capbad ? w->capbad * 2 : 64;
 		struct bad *b = realloc(w->bad, cap * sizeof(*b));
@@ -121,7 +92,7 @@ static int stray_fn(void *arg, uint64_t id)
 {
 	struct stray *s = arg;
 
-	if (ids_has(&s->w->live, id))
+	if (idset_has(&s->w->live, id))
 		return 0;
 	chunk_drop(s->c, id);
 	s->removed++;
@@ -165,8 +136,7 @@ int sfs_recover(struct meta *m, struct chunks *c)
 			 w.nbad, w.nbad == 1 ? "" : "s");
 	}
 	/* The dropped records' files are strays now, like any other. */
-	if (w.live.n)
-		qsort(w.live.v, w.live.n, sizeof(uint64_t), cmp_u64);
+	idset_sort(&w.live);
 	r = chunk_scan_files(c, stray_fn, &st);
 	if (r < 0)
 		goto out;
@@ -181,7 +151,7 @@ int sfs_recover(struct meta *m, struct chunks *c)
 	c->next_id = SFS_MAX(c->next_id, next);
 	pthread_mutex_unlock(&c->id_lock);
 out:
-	free(w.live.v);
+	idset_free(&w.live);
 	free(w.bad);
 	return r;
 }
