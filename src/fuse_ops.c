@@ -197,10 +197,16 @@ static void sfs_init(void *userdata, struct fuse_conn_info *conn)
 			conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 		}
 	}
-	/* No writeback cache: data the kernel holds back would be unseen by
-	 * SEEK_DATA (cp --sparse would copy zeros) and write errors would
-	 * surface late; measured 1.7x on small writes, not worth that. */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* The writeback cache only on request (-o writeback_cache): the
+	 * kernel then answers write() from its page cache and hands the data
+	 * over later, so an error of the backing (a full disk) shows up at
+	 * fsync() or close(), not at the write(), and data not yet handed
+	 * over dies with a killed daemon. SEEK_DATA/SEEK_HOLE flush first
+	 * (sfs_lseek()); setuid files are written through (KILLPRIV_V2). */
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
 }
@@ -666,6 +672,12 @@ static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_err(req, ENXIO);
 		return;
 	}
+	/* With the writeback cache, data may still be in the kernel's page
+	 * cache: have it written to us (the kernel writes dirty pages back
+	 * before it drops them; other threads take those WRITEs) so that
+	 * the answer sees it. */
+	if (fs->writeback)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 	pthread_rwlock_rdlock(&in->lock);
 	r = chunk_seek(&fs->chunks, ino, off, whence);
 	pthread_rwlock_unlock(&in->lock);

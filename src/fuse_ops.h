@@ -24,6 +24,9 @@ struct sfs {
 	bool fault_injection;
 	/* -o acl: POSIX ACLs (the kernel checks them, we keep them). */
 	bool acl;
+	/* -o writeback_cache: the kernel keeps written data in its page cache
+	 * and hands it over later (sfs_init() says what that costs). */
+	bool writeback;
 	/* For notifications to the kernel. */
 	struct fuse_session *se;
 };

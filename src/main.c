@@ -33,6 +33,7 @@ struct options {
 	int nozero_detect;
 	int fault_injection;
 	int acl;
+	int writeback;
 	char *timeout;
 	int foreground;
 	int debug;
@@ -48,6 +49,8 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("fault_injection", fault_injection),
 	OPT("acl", acl),
 	OPT("timeout=%s", timeout),
+	OPT("writeback_cache", writeback),
+	{"no_writeback_cache", offsetof(struct options, writeback), 0},
 	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
 	OPT("-d", debug),
@@ -88,6 +91,11 @@ static void usage(const char *prog)
 	       "  -o timeout=SECONDS how long the kernel caches names and "
 	       "attributes\n"
 	       "                     (default: 1)\n"
+	       "  -o writeback_cache the kernel gathers small writes in its "
+	       "page cache:\n"
+	       "                     faster, but a full backing disk shows "
+	       "up at fsync\n"
+	       "                     or close, not at write (default: off)\n"
 	       "  -o fault_injection for tests: root may set the xattr\n"
 	       "                     trusted.sparsefs.fault on the root "
 	       "directory to\n"
@@ -387,6 +395,7 @@ int main(int argc, char *argv[])
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
 	fs.acl = o.acl;
+	fs.writeback = o.writeback;
 	fs.se = se;
 	if (r < 0) {
 		sfs_err("%s: %s", backing, msg);

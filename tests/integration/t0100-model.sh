@@ -6,9 +6,11 @@
 # fstat, each checked against an in-memory model, the whole file compared
 # now and then.
 #
-# Four stores: over a plain directory and over exFAT (a bed each), with the
-# default 1 MiB chunks and with 64 KiB chunks (to cross chunk boundaries
-# often).  In each, one file per seed; all runs go side by side (up to
+# Six stores: over a plain directory and over exFAT (a bed each), with the
+# default 1 MiB chunks, with 64 KiB chunks (to cross chunk boundaries
+# often), and mounted with -o writeback_cache (the kernel holds written
+# data back: SEEK_DATA/SEEK_HOLE, reads, mappings and fallocate must still
+# see it).  In each, one file per seed; all runs go side by side (up to
 # SFS_MODEL_JOBS at once), which also has the daemons serve several files
 # at a time.  Then every store is unmounted and mounted again, after which
 # every file must hold what its model says (the helper writes that to a
@@ -21,7 +23,7 @@
 #   SFS_MODEL_SIZE   largest file size (default 64M)
 #   SFS_MODEL_JOBS   model runs at once (default 8)
 #   SFS_MODEL_STORES the stores to use (default
-#                    "plain plain-64k exfat exfat-64k")
+#                    "plain plain-64k plain-wb exfat exfat-64k exfat-wb")
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
 
 MODEL=$(helper model) || exit 1
@@ -29,7 +31,7 @@ SEEDS=${SFS_MODEL_SEEDS:-1 2 3}
 OPS=${SFS_MODEL_OPS:-3000}
 MAXSIZE=${SFS_MODEL_SIZE:-64M}
 JOBS=${SFS_MODEL_JOBS:-8}
-STORES=${SFS_MODEL_STORES:-plain plain-64k exfat exfat-64k}
+STORES=${SFS_MODEL_STORES:-plain plain-64k plain-wb exfat exfat-64k exfat-wb}
 T=$SFS_TMP
 
 max_bytes=$(numfmt --from=iec "$MAXSIZE") || fail "SFS_MODEL_SIZE=$MAXSIZE is not a size"
@@ -116,6 +118,10 @@ for label in $STORES; do
 		add_store plain-64k "$T/plain64/b" "$T/plain64/m" 64K \
 			-o chunk_size=64K
 		;;
+	plain-wb)
+		add_store plain-wb "$T/plainwb/b" "$T/plainwb/m" 1M \
+			-o writeback_cache
+		;;
 	# One exFAT bed per store: exfat-fuse serves one request at a time.
 	exfat)
 		exfat_bed ${bed_mib}M "$T/ex"
@@ -125,6 +131,11 @@ for label in $STORES; do
 		exfat_bed ${bed_mib}M "$T/ex64"
 		add_store exfat-64k "$T/ex64/store" "$T/exm64" 64K \
 			-o chunk_size=64K
+		;;
+	exfat-wb)
+		exfat_bed ${bed_mib}M "$T/exwb"
+		add_store exfat-wb "$T/exwb/store" "$T/exmwb" 1M \
+			-o writeback_cache
 		;;
 	*) fail "SFS_MODEL_STORES: no store called $label" ;;
 	esac

@@ -8,7 +8,8 @@
 # mount (fusermount3 -uz), remount, which must say "not unmounted cleanly;
 # recovering", and verify: every acknowledged transaction is there in full,
 # none is torn; then unmount cleanly and fsck.sparsefs -n must say clean.
-# The LMDB environment carries on from round to round.
+# The LMDB environment carries on from round to round.  The same again over
+# a plain directory mounted with -o writeback_cache.
 #
 # Killed during a churn of writes, truncates and unlinks (some of files
 # still open): after the recovering mount and an unmount, fsck -n is clean.
@@ -88,14 +89,15 @@ rand_sleep()
 	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 }
 
-# kill_rounds NAME BACKING MNT
+# kill_rounds NAME BACKING MNT [SPARSEFS OPTIONS...]
 kill_rounds()
 {
 	local name=$1 b=$2 m=$3 r wm wpid rc log n acked=0
+	shift 3
 
 	log=$T/$name.log
 	: >"$log"
-	sfs_mount "$b" "$m"
+	sfs_mount "$b" "$m" "$@"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		wm=
 		[ $((r % 2)) = 1 ] && wm=--writemap
@@ -128,7 +130,7 @@ kill_rounds()
 		sfs_umount "$m"
 		fsck_clean "$b" "$name round $r, after the recovering mount"
 		ok "$name round $r ($wm): $(tail -n 1 "$T/$name.v$r.out" | sed 's/^kill_writer: //'); fsck -n clean"
-		[ "$r" = "$ROUNDS" ] || sfs_mount "$b" "$m"
+		[ "$r" = "$ROUNDS" ] || sfs_mount "$b" "$m" "$@"
 	done
 }
 
@@ -139,6 +141,11 @@ kill_rounds plain "$T/plain/b" "$T/plain/m"
 exfat_bed 1G "$T/ex"
 mkdir -p "$T/ex/store" "$T/exm"
 kill_rounds exfat "$T/ex/store" "$T/exm"
+
+# With the writeback cache the kernel holds written pages back, but a commit
+# (fdatasync, msync) hands them over before it returns.
+mkdir -p "$T/wb/b" "$T/wb/m"
+kill_rounds writeback "$T/wb/b" "$T/wb/m" -o writeback_cache
 
 # ------------------------------------------- kill during writes, truncates, unlinks
 # What recovery is for: chunk files written but not yet named, records past
