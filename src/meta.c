@@ -792,6 +792,7 @@ int meta_chunk_get(struct meta_txn *t, uint64_t ino, uint64_t idx,
 
 	sfs_put_be64(key, ino);
 	sfs_put_be64(key + 8, idx);
+	atomic_fetch_add_explicit(&t->m->chunk_reads, 1, memory_order_relaxed);
 	rc = mdb_get(t->txn, t->m->chunks, &k, &d);
 	if (rc)
 		return meta_errno(t, rc, "chunk get");
@@ -841,6 +842,8 @@ int meta_chunk_walk(struct meta_txn *t, uint64_t ino, uint64_t from,
 	while (rc == 0) {
 		struct meta_chunk c;
 		uint64_t idx;
+		atomic_fetch_add_explicit(&t->m->chunk_reads, 1,
+					  memory_order_relaxed);
 		if (sfs_get_be64(k.mv_data) != ino)
 			break;
 		idx = sfs_get_be64((char *)k.mv_data + 8);
@@ -907,6 +910,11 @@ int meta_chunk_next(struct meta_txn *t, uint64_t ino, uint64_t from,
 	struct next_arg a = {idx, c};
 	int r = meta_chunk_walk(t, ino, from, UINT64_MAX, next_fn, &a);
 	return r == 1 ? 0 : r < 0 ? r : -ENOENT;
+}
+
+uint64_t meta_chunk_reads(struct meta *m)
+{
+	return atomic_load_explicit(&m->chunk_reads, memory_order_relaxed);
 }
 
 int meta_chunk_id_get(struct meta_txn *t, uint64_t *next)

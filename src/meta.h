@@ -19,6 +19,7 @@
 #define SFS_META_H
 
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -68,6 +69,9 @@ struct meta {
 	/* The store was not unmounted cleanly last time. */
 	bool unclean;
 	bool readonly;
+	/* Chunk records read by positioned lookups and walks since open:
+	 * what the scale checks count (see meta_chunk_reads()). */
+	_Atomic uint64_t chunk_reads;
 };
 
 struct meta_txn {
@@ -162,6 +166,11 @@ int meta_chunk_walk_all(struct meta_txn *t, meta_chunk_all_fn fn, void *arg);
 /* First chunk of @ino with index >= @from: 0 and fills @idx, or -ENOENT. */
 int meta_chunk_next(struct meta_txn *t, uint64_t ino, uint64_t from,
 		    uint64_t *idx, struct meta_chunk *c);
+/* How many chunk records lookups and walks have read since meta_open() (a
+ * cursor positioning counts one, each step one more): lets the tests show
+ * that an operation on a file of n chunks reads O(1) records, its B-tree
+ * descent being LMDB's O(log n), and no scan. */
+uint64_t meta_chunk_reads(struct meta *m);
 /* Chunk ids below the stored counter may be in use; the chunk layer
  * hands ids out from memory and raises the counter as it commits them. */
 int meta_chunk_id_get(struct meta_txn *t, uint64_t *next);

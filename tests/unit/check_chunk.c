@@ -5,6 +5,8 @@
  */
 #include "unit.h"
 
+#include <inttypes.h>
+
 #define CS 65536ull
 #define ROOT META_ROOT_INO
 
@@ -1153,6 +1155,137 @@ START_TEST(test_model)
 }
 END_TEST
 
+/* ---- scale ---- */
+
+/* Fill @file with @n chunk records at every other chunk (0, 2, 4...), full
+ * and without chunk files (nothing here reads data), in transactions of
+ * 100,000; size: 2n chunks. */
+struct fill_arg {
+	uint64_t ino, from, to, id;
+};
+
+static int fill_fn(struct meta_txn *t, void *arg)
+{
+	struct fill_arg *a = arg;
+	struct meta_inode in;
+	int r = 0;
+
+	for (uint64_t i = a->from; i < a->to && r == 0; i++) {
+		struct meta_chunk c = {a->id + i, (uint32_t)CS, 0};
+		r = meta_chunk_put(t, a->ino, 2 * i, &c);
+	}
+	if (r == 0)
+		r = meta_chunk_id_raise(t, a->id + a->to);
+	if (r == 0)
+		r = meta_inode_get(t, a->ino, &in);
+	if (r == 0) {
+		in.size = 2 * a->to * CS;
+		r = meta_inode_put(t, a->ino, &in);
+	}
+	return r;
+}
+
+static void fill_every_other(uint64_t file, uint64_t n)
+{
+	struct fill_arg a = {file, 0, 0, 1ull << 40};
+
+	for (a.from = 0; a.from < n; a.from = a.to) {
+		a.to = SFS_MIN(n, a.from + 100000);
+		ck_assert_int_eq(meta_update(&fs.m, fill_fn, &a), 0);
+	}
+}
+
+/* Chunk records each operation reads on @file, a file of @n chunk
+ * records (n even) laid out by fill_every_other(), around its middle
+ * chunk n. */
+struct op_reads {
+	uint64_t getattr, lookup, seek_data, seek_hole, seek_end, punch;
+};
+
+static uint64_t reads_since(uint64_t *mark)
+{
+	uint64_t now = meta_chunk_reads(&fs.m), d = now - *mark;
+
+	*mark = now;
+	return d;
+}
+
+static struct op_reads measure(uint64_t file, const char *name, uint64_t n)
+{
+	struct op_reads o;
+	struct meta_inode attr;
+	struct meta_txn t;
+	uint64_t mid = n, got, mark = meta_chunk_reads(&fs.m);
+
+	/* mid is even: a data chunk; mid + 1 a hole. */
+	ck_assert_int_eq(meta_begin(&fs.m, &t, false), 0);
+	ck_assert_int_eq(meta_inode_get(&t, file, &attr), 0);
+	meta_abort(&t);
+	ck_assert_uint_eq(attr.size, 2 * n * CS);
+	o.getattr = reads_since(&mark);
+	ck_assert_int_eq(meta_begin(&fs.m, &t, false), 0);
+	ck_assert_int_eq(meta_dirent_get(&t, ROOT, name, strlen(name), &got), 0);
+	meta_abort(&t);
+	ck_assert_uint_eq(got, file);
+	o.lookup = reads_since(&mark);
+	ck_assert_int_eq(chunk_seek(&fs.c, file, (mid + 1) * CS + 5, SEEK_DATA),
+			 (int64_t)((mid + 2) * CS));
+	o.seek_data = reads_since(&mark);
+	ck_assert_int_eq(chunk_seek(&fs.c, file, mid * CS + 5, SEEK_HOLE),
+			 (int64_t)((mid + 1) * CS));
+	o.seek_hole = reads_since(&mark);
+	ck_assert_int_eq(chunk_seek(&fs.c, file, (2 * n - 1) * CS, SEEK_DATA),
+			 -ENXIO);
+	o.seek_end = reads_since(&mark);
+	/* Punch four chunks (two records) in the middle. */
+	ck_assert_int_eq(chunk_punch(&fs.c, file, mid * CS, 4 * CS, UINT64_MAX,
+				     &attr),
+			 0);
+	o.punch = reads_since(&mark);
+	ck_assert_int_eq(chunk_seek(&fs.c, file, mid * CS, SEEK_DATA),
+			 (int64_t)((mid + 4) * CS));
+	return o;
+}
+
+START_TEST(test_scale_million)
+{
+	/* SFS_SCALE_CHUNKS lowers the count (valgrind runs). */
+	const char *env = getenv("SFS_SCALE_CHUNKS");
+	uint64_t big = env ? strtoull(env, NULL, 10) : 1000000, small = 1000;
+	uint64_t fbig = unit_mkfile(&fs.m, ROOT, "big");
+	struct op_reads a, b;
+
+	ck_assert_uint_ge(big, 2 * small);
+	fill_every_other(ino, small);
+	fill_every_other(fbig, big);
+	ck_assert_uint_eq(big % 2, 0);
+	a = measure(ino, "f", small);
+	b = measure(fbig, "big", big);
+	fprintf(stderr,
+		"chunk records read, %" PRIu64 " vs %" PRIu64 " chunks: "
+		"getattr %" PRIu64 "/%" PRIu64 ", lookup %" PRIu64 "/%" PRIu64
+		", SEEK_DATA %" PRIu64 "/%" PRIu64 ", SEEK_HOLE %" PRIu64
+		"/%" PRIu64 ", SEEK_DATA at the end %" PRIu64 "/%" PRIu64
+		", punch %" PRIu64 "/%" PRIu64 "\n",
+		small, big, a.getattr, b.getattr, a.lookup, b.lookup,
+		a.seek_data, b.seek_data, a.seek_hole, b.seek_hole, a.seek_end,
+		b.seek_end, a.punch, b.punch);
+	/* Nothing but the records next to the offset: the same few reads
+	 * whatever the size (each an O(log n) descent in LMDB), no scan.
+	 * (Past the last record of a file, the positioning lands on the next
+	 * file's first record, or on nothing: 1 or 0.) */
+	ck_assert_uint_eq(b.getattr, 0);
+	ck_assert_uint_eq(b.lookup, 0);
+	ck_assert_uint_le(b.seek_data, 2);
+	ck_assert_uint_le(b.seek_hole, 2);
+	ck_assert_uint_le(b.seek_end, 2);
+	ck_assert_uint_le(b.punch, 8);
+	ck_assert_uint_eq(b.seek_data, a.seek_data);
+	ck_assert_uint_eq(b.seek_hole, a.seek_hole);
+	ck_assert_uint_eq(b.punch, a.punch);
+}
+END_TEST
+
 static Suite *chunk_suite(void)
 {
 	Suite *s = suite_create("chunk");
@@ -1197,6 +1330,10 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, test_fsync);
 	tcase_add_test(tc, test_fsync_new_names);
 	tcase_add_test(tc, test_spent);
+	suite_add_tcase(s, tc);
+
+	tc = unit_tcase("scale", chunk_setup, chunk_teardown);
+	tcase_add_test(tc, test_scale_million);
 	tcase_add_loop_test(tc, test_model, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
