@@ -23,6 +23,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -1003,6 +1005,66 @@ static int fsync_walk_fn(void *arg, uint64_t idx, const struct meta_chunk *rec)
 	return 0;
 }
 
+/* Up to this many fsyncs of chunk files at once (see fsync_list()). */
+#define FSYNC_THREADS 8
+
+/* fdatasync one entry of a dirty list, and the directory of a new one. */
+static int fsync_entry(struct chunks *c, uint64_t entry)
+{
+	uint64_t id = entry & ~DIRTY_NEW;
+	int e = fsync_id(c, id);
+
+	if (e == 0 && (entry & DIRTY_NEW)) {
+		char path[64];
+		chunk_path(id, path, sizeof(path));
+		*strrchr(path, '/') = 0;
+		e = c->b->ops->fsync_dir(c->b, path);
+	}
+	return e;
+}
+
+struct fsync_job {
+	struct chunks *c;
+	const uint64_t *ids;
+	size_t n;
+	atomic_size_t next;
+	atomic_int err;
+};
+
+static void *fsync_worker(void *arg)
+{
+	struct fsync_job *j = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+		int e = fsync_entry(j->c, j->ids[i]), none = 0;
+		if (e < 0)
+			atomic_compare_exchange_strong(&j->err, &none, e);
+	}
+	return NULL;
+}
+
+/*
+ * fdatasync the @n entries of a dirty list, several at once: a backing
+ * served by one process (a FUSE file system such as exfat-fuse; drvfs)
+ * then has the next request queued while it answers one, instead of a
+ * round trip of ours between each. Returns 0 or the first error.
+ */
+static int fsync_list(struct chunks *c, const uint64_t *ids, size_t n)
+{
+	struct fsync_job j = {c, ids, n, 0, 0};
+	pthread_t th[FSYNC_THREADS - 1];
+	size_t k, want = n > 1 ? SFS_MIN(n, FSYNC_THREADS) - 1 : 0;
+
+	for (k = 0; k < want; k++)
+		if (pthread_create(&th[k], NULL, fsync_worker, &j) != 0)
+			break; /* fewer helpers; this thread does the rest */
+	fsync_worker(&j);
+	for (size_t i = 0; i < k; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&j.err);
+}
+
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 {
 	int r = 0;
@@ -1027,18 +1089,7 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 		if (r == 0)
 			r = c->b->ops->syncfs(c->b);
 	} else {
-		for (size_t i = 0; i < d->n; i++) {
-			uint64_t id = d->ids[i] & ~DIRTY_NEW;
-			int e = fsync_id(c, id);
-			if (e == 0 && (d->ids[i] & DIRTY_NEW)) {
-				char path[64];
-				chunk_path(id, path, sizeof(path));
-				*strrchr(path, '/') = 0;
-				e = c->b->ops->fsync_dir(c->b, path);
-			}
-			if (e < 0 && !r)
-				r = e;
-		}
+		r = fsync_list(c, d->ids, d->n);
 	}
 	if (r == 0)
 		chunk_dirty_free(d);
