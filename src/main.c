@@ -34,6 +34,7 @@ struct options {
 	int fault_injection;
 	int acl;
 	int writeback;
+	int no_killpriv_v2;
 	char *timeout;
 	int foreground;
 	int debug;
@@ -51,6 +52,7 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("timeout=%s", timeout),
 	OPT("writeback_cache", writeback),
 	{"no_writeback_cache", offsetof(struct options, writeback), 0},
+	OPT("no_killpriv_v2", no_killpriv_v2),
 	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
 	OPT("-d", debug),
@@ -96,6 +98,11 @@ static void usage(const char *prog)
 	       "                     faster, but a full backing disk shows "
 	       "up at fsync\n"
 	       "                     or close, not at write (default: off)\n"
+	       "  -o no_killpriv_v2  for tests: leave setuid/setgid clearing to "
+	       "the kernel,\n"
+	       "                     which then asks for security.capability "
+	       "before\n"
+	       "                     every write\n"
 	       "  -o fault_injection for tests: root may set the xattr\n"
 	       "                     trusted.sparsefs.fault on the root "
 	       "directory to\n"
@@ -407,7 +414,7 @@ int main(int argc, char *argv[])
 		sfs_err("cannot mount on %s", mnt);
 		goto out5;
 	}
-	if (wire_install(se, true) != 0) {
+	if (wire_install(se, !o.no_killpriv_v2) != 0) {
 		sfs_err("cannot set up the FUSE device I/O");
 		goto out6;
 	}

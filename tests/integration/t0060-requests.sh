@@ -52,3 +52,16 @@ x=$(($(count GETXATTR) - x0))
 [ "$x" -le 1 ] || fail "50 writes after a chmod made $x GETXATTR requests"
 ok "50 writes after a chmod: $x GETXATTR"
 sfs_umount "$M"
+
+# Without the flag (-o no_killpriv_v2), as with a kernel that does not
+# offer it: a GETXATTR before every write.
+LOG=$SFS_TMP/daemon.${#_SFS_KIND[@]}.log
+sfs_mount "$B" "$M" -d -o no_killpriv_v2
+x0=$(count GETXATTR)
+dd if=/dev/urandom of="$M/f" bs=4k count=50 conv=notrunc status=none ||
+	fail "50 writes without KILLPRIV_V2"
+x=$(($(count GETXATTR) - x0))
+[ "$x" -ge 50 ] ||
+	fail "50 writes with -o no_killpriv_v2 made only $x GETXATTR requests (expected one each: is the count right?)"
+ok "-o no_killpriv_v2: 50 writes, $x GETXATTR requests"
+sfs_umount "$M"
