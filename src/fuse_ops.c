@@ -675,9 +675,9 @@ static void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	/* With the writeback cache, data may still be in the kernel's page
 	 * cache: have it written to us (the kernel writes dirty pages back
 	 * before it drops them; other threads take those WRITEs) so that
-	 * the answer sees it. */
+	 * the answer sees it. Only what lies at or past @off matters. */
 	if (fs->writeback)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, off, 0);
 	pthread_rwlock_rdlock(&in->lock);
 	r = chunk_seek(&fs->chunks, ino, off, whence);
 	pthread_rwlock_unlock(&in->lock);
