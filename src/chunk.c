@@ -42,6 +42,8 @@ struct chunk_fd_slot {
 	int fd;
 };
 
+static int checkpoint(struct chunks *c);
+
 static uint64_t spent_of(uint64_t len)
 {
 	return (len + SPENT_UNIT - 1) & ~(SPENT_UNIT - 1);
@@ -115,8 +117,29 @@ int chunk_init(struct chunks *c, struct store *s, struct meta *m)
 	return 0;
 }
 
+void chunk_journal_stop(struct chunks *c)
+{
+	int r;
+
+	if (!c->journal_on)
+		return;
+	pthread_mutex_lock(&c->journal_lock);
+	r = checkpoint(c);
+	pthread_mutex_unlock(&c->journal_lock);
+	if (r < 0)
+		sfs_warn("fsync journal: cannot empty it: %s (the next mount "
+			 "does)",
+			 strerror(-r));
+	journal_close(&c->journal);
+	c->journal_on = false;
+	free(c->jids);
+	c->jids = NULL;
+	c->njids = c->capjids = 0;
+}
+
 void chunk_fini(struct chunks *c)
 {
+	chunk_journal_stop(c);
 	for (size_t i = 0; c->slots && i < c->nslots; i++) {
 		if (c->slots[i].fd >= 0)
 			c->b->ops->close(c->b, c->slots[i].fd);
@@ -128,41 +151,48 @@ void chunk_fini(struct chunks *c)
 
 void chunk_dirty_free(struct chunk_dirty *d)
 {
-	free(d->ids);
+	free(d->ents);
 	memset(d, 0, sizeof(*d));
 }
 
 /* fsync: up to this many dirty chunk files get an fdatasync each. */
 #define FSYNC_EACH_MAX 4
 
-/* Marks a dirty chunk file that is new: fsync makes its name durable. */
-#define DIRTY_NEW (1ull << 63)
 
-static void dirty_add(struct chunk_dirty *d, uint64_t id)
+/* Note that bytes [lo, hi) of chunk file @id (| CHUNK_NEW), index @idx,
+ * changed. */
+static void dirty_add(struct chunk_dirty *d, uint64_t id, uint64_t idx,
+		      uint32_t lo, uint32_t hi)
 {
 	if (!d || d->all)
 		return;
-	for (size_t i = d->n; i > 0 && i + 8 > d->n; i--)
-		if (d->ids[i - 1] == id)
+	for (size_t i = d->n; i > 0 && i + 8 > d->n; i--) {
+		struct chunk_dirty_ent *e = &d->ents[i - 1];
+		if ((e->id & ~CHUNK_NEW) == (id & ~CHUNK_NEW)) {
+			e->id |= id & CHUNK_NEW;
+			e->lo = SFS_MIN(e->lo, lo);
+			e->hi = SFS_MAX(e->hi, hi);
 			return;
+		}
+	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
-		uint64_t *ids;
+		struct chunk_dirty_ent *ents;
 		if (cap > 65536) {
 			chunk_dirty_free(d);
 			d->all = true;
 			return;
 		}
-		ids = realloc(d->ids, cap * sizeof(*ids));
-		if (!ids) {
+		ents = realloc(d->ents, cap * sizeof(*ents));
+		if (!ents) {
 			chunk_dirty_free(d);
 			d->all = true;
 			return;
 		}
-		d->ids = ids;
+		d->ents = ents;
 		d->cap = cap;
 	}
-	d->ids[d->n++] = id;
+	d->ents[d->n++] = (struct chunk_dirty_ent){id, idx, lo, hi};
 }
 
 /* Create the fan-out directories of @path. */
@@ -588,9 +618,11 @@ static ssize_t write_batch(struct chunks *c, uint64_t ino, const char *buf,
 			r = meta_sync(c->m);
 		for (i = 0; i < n; i++) {
 			if (!p[i].zero)
-				dirty_add(dirty, p[i].rec.id |
-							 (p[i].fresh ? DIRTY_NEW
-								     : 0));
+				dirty_add(dirty,
+					  p[i].rec.id |
+						  (p[i].fresh ? CHUNK_NEW : 0),
+					  p[i].idx, p[i].off,
+					  p[i].off + p[i].len);
 			else if (p[i].exists && r == 0)
 				chunk_drop(c, p[i].rec.id);
 		}
@@ -778,6 +810,8 @@ struct drop_arg {
 	uint64_t size;
 	bool first, more;
 	struct meta_inode *attr;
+	/* Where zeroed edges are noted for fsync (may be NULL). */
+	struct chunk_dirty *dirty;
 	/* Chunk ids freed by this batch. */
 	uint64_t ids[DROP_BATCH];
 	size_t n;
@@ -849,6 +883,8 @@ static int zero_partial(struct meta_txn *t, struct drop_arg *d, uint64_t idx,
 		}
 	} else {
 		r = zero_bytes(c, s->fd, a, b - a);
+		if (r == 0)
+			dirty_add(d->dirty, rec.id, idx, a, b);
 	}
 	slot_put(s);
 	return r == 0 ? meta_chunk_put(t, d->ino, idx, &rec) : r;
@@ -953,7 +989,8 @@ int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
 }
 
 int chunk_punch(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
-		uint64_t new_size, struct meta_inode *attr)
+		uint64_t new_size, struct chunk_dirty *dirty,
+		struct meta_inode *attr)
 {
 	struct drop_arg *a;
 	int r;
@@ -964,7 +1001,7 @@ int chunk_punch(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
 	if (!a)
 		return -ENOMEM;
 	*a = (struct drop_arg){.c = c, .ino = ino, .attr = attr,
-			       .size = new_size};
+			       .size = new_size, .dirty = dirty};
 	a->from = (off + c->chunk_size - 1) >> c->shift;
 	a->to = (off + len) >> c->shift;
 	if (a->to < a->from)
@@ -1011,10 +1048,10 @@ static int fsync_walk_fn(void *arg, uint64_t idx, const struct meta_chunk *rec)
 /* fdatasync one entry of a dirty list, and the directory of a new one. */
 static int fsync_entry(struct chunks *c, uint64_t entry)
 {
-	uint64_t id = entry & ~DIRTY_NEW;
+	uint64_t id = entry & ~CHUNK_NEW;
 	int e = fsync_id(c, id);
 
-	if (e == 0 && (entry & DIRTY_NEW)) {
+	if (e == 0 && (entry & CHUNK_NEW)) {
 		char path[64];
 		chunk_path(id, path, sizeof(path));
 		*strrchr(path, '/') = 0;
@@ -1065,6 +1102,194 @@ static int fsync_list(struct chunks *c, const uint64_t *ids, size_t n)
 	return atomic_load(&j.err);
 }
 
+/* ---- the fsync journal ---- */
+
+/*
+ * Where the backing has no syncfs() that reaches the disk, fsync of a file
+ * dirty in many chunk files would cost a backing fsync each. Instead, the
+ * changed span of each chunk that changed little goes into the journal
+ * (journal.h) with one fdatasync; the chunk files stay in the backing's
+ * cache. Chunks that changed a lot are synced in place as before, and a
+ * REVOKE record then says that their older records no longer count. A
+ * checkpoint (when the journal is full, at unmount) syncs every chunk file
+ * the journal holds records of and empties it. chunk_journal_start() deals
+ * with a journal that a stopped daemon left.
+ *
+ * What a replay after a machine restart gives: every byte as of the last
+ * fsync that covered it, or newer (as without the journal, writes since
+ * then may or may not be there).
+ */
+
+/* A chunk whose changed span is at most this goes into the journal. */
+#define JOURNAL_SPAN_MAX (64u << 10)
+/* Checkpoint before the journal grows past this, or holds records of
+ * more chunk files than this. */
+#define JOURNAL_BYTES_MAX (64ull << 20)
+#define JOURNAL_IDS_MAX 65536
+
+static bool jids_has(const struct chunks *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->njids; i++)
+		if ((c->jids[i] & ~CHUNK_NEW) == (id & ~CHUNK_NEW))
+			return true;
+	return false;
+}
+
+/* Room for @n more ids in the journal's list: 0 or -ENOMEM. */
+static int jids_reserve(struct chunks *c, size_t n)
+{
+	size_t cap = c->capjids;
+	uint64_t *v;
+
+	if (c->njids + n <= cap)
+		return 0;
+	while (cap < c->njids + n)
+		cap = cap ? cap * 2 : 256;
+	v = realloc(c->jids, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->jids = v;
+	c->capjids = cap;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a & ~CHUNK_NEW;
+	uint64_t y = *(const uint64_t *)b & ~CHUNK_NEW;
+	return x < y ? -1 : x > y;
+}
+
+/* Sync every chunk file the journal holds records of, then empty it.
+ * Caller holds journal_lock. */
+static int checkpoint(struct chunks *c)
+{
+	size_t n = 0;
+	int r;
+
+	/* Once each: a chunk written at many fsyncs is listed as often. */
+	qsort(c->jids, c->njids, sizeof(*c->jids), cmp_id);
+	for (size_t i = 0; i < c->njids; i++) {
+		if (n && cmp_id(&c->jids[n - 1], &c->jids[i]) == 0)
+			c->jids[n - 1] |= c->jids[i] & CHUNK_NEW;
+		else
+			c->jids[n++] = c->jids[i];
+	}
+	c->njids = n;
+	r = fsync_list(c, c->jids, c->njids);
+
+	if (r == 0)
+		r = journal_reset(&c->journal);
+	if (r == 0)
+		c->njids = 0;
+	return r;
+}
+
+/* fsync with the journal on: see above. Caller holds journal_lock. */
+static int fsync_journaled(struct chunks *c, uint64_t ino,
+			   struct chunk_dirty *d)
+{
+	struct journal_rec *recs = NULL;
+	uint64_t *direct = NULL, bytes = 0;
+	size_t nj = 0, nd = 0, nrec = 0;
+	char *data = NULL, *p;
+	int r;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ents[i].hi - d->ents[i].lo <= JOURNAL_SPAN_MAX) {
+			nj++;
+			bytes += d->ents[i].hi - d->ents[i].lo;
+		}
+	/* One record saves nothing over syncing that one file; and a
+	 * journal write is kept to a size. */
+	if (nj < 2 || bytes > JOURNAL_BYTES_MAX / 4) {
+		nj = 0;
+		bytes = 0;
+	}
+	recs = calloc(d->n, sizeof(*recs));
+	direct = calloc(d->n + 1, sizeof(*direct));
+	data = malloc(bytes + 1);
+	r = recs && direct && data ? jids_reserve(c, nj) : -ENOMEM;
+	if (r < 0)
+		goto out;
+	if (nj && (journal_used(&c->journal) +
+				   journal_size_of(d->n, bytes) >
+			   JOURNAL_BYTES_MAX ||
+		   c->njids + nj > JOURNAL_IDS_MAX)) {
+		r = checkpoint(c);
+		if (r < 0)
+			goto out;
+	}
+	/* In place first: their revokes may only count once they are
+	 * durable. */
+	for (size_t i = 0; i < d->n; i++)
+		if (!nj || d->ents[i].hi - d->ents[i].lo > JOURNAL_SPAN_MAX)
+			direct[nd++] = d->ents[i].id;
+	r = fsync_list(c, direct, nd);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < nd; i++)
+		if (jids_has(c, direct[i]))
+			recs[nrec++] = (struct journal_rec){
+				.kind = JOURNAL_REVOKE,
+				.id = direct[i] & ~CHUNK_NEW};
+	p = data;
+	for (size_t i = 0; nj && i < d->n; i++) {
+		struct chunk_dirty_ent *e = &d->ents[i];
+		uint32_t len = e->hi - e->lo;
+		struct chunk_fd_slot *s;
+		ssize_t n;
+
+		if (len > JOURNAL_SPAN_MAX)
+			continue;
+		s = slot_get(c, e->id & ~CHUNK_NEW, false, &r);
+		if (!s) {
+			if (r != -ENOENT)
+				goto out;
+			r = 0;
+			continue; /* dropped by a truncate since */
+		}
+		n = backing_pread_all(c->b, s->fd, p, len, e->lo);
+		slot_put(s);
+		if (n < 0) {
+			r = (int)n;
+			goto out;
+		}
+		memset(p + n, 0, len - n);
+		recs[nrec++] = (struct journal_rec){JOURNAL_DATA,
+						    ino,
+						    e->idx,
+						    e->id & ~CHUNK_NEW,
+						    e->lo,
+						    len,
+						    p};
+		p += len;
+	}
+	r = journal_append(&c->journal, recs, nrec);
+	if (r < 0) {
+		/* A full backing, say: sync those in place too, and
+		 * checkpoint, so that no record older than them counts. */
+		sfs_warn("fsync journal: %s; syncing chunk files in place",
+			 strerror(-r));
+		nd = 0;
+		for (size_t i = 0; i < d->n; i++)
+			if (d->ents[i].hi - d->ents[i].lo <= JOURNAL_SPAN_MAX)
+				direct[nd++] = d->ents[i].id;
+		r = fsync_list(c, direct, nd);
+		if (r == 0)
+			r = checkpoint(c);
+		goto out;
+	}
+	for (size_t i = 0; nj && i < d->n; i++)
+		if (d->ents[i].hi - d->ents[i].lo <= JOURNAL_SPAN_MAX)
+			c->jids[c->njids++] = d->ents[i].id;
+out:
+	free(recs);
+	free(direct);
+	free(data);
+	return r;
+}
+
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 {
 	int r = 0;
@@ -1072,8 +1297,20 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 	/* Past a few files, one syncfs() of the backing is cheaper than an
 	 * fdatasync() each, and makes new names durable too; but only where
 	 * syncfs() is known to reach the disk. */
-	if (c->syncfs_ok && (d->all || d->n > FSYNC_EACH_MAX)) {
+	if (c->journal_on && !d->all) {
+		if (d->n) {
+			pthread_mutex_lock(&c->journal_lock);
+			r = fsync_journaled(c, ino, d);
+			pthread_mutex_unlock(&c->journal_lock);
+		}
+	} else if (c->syncfs_ok && (d->all || d->n > FSYNC_EACH_MAX)) {
 		r = c->b->ops->syncfs(c->b);
+		/* In place, without revokes: no older record may count. */
+		if (r == 0 && c->journal_on) {
+			pthread_mutex_lock(&c->journal_lock);
+			r = checkpoint(c);
+			pthread_mutex_unlock(&c->journal_lock);
+		}
 	} else if (d->all) {
 		struct fsync_arg a = {c, 0};
 		struct meta_txn t;
@@ -1088,13 +1325,190 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 		 * any more; syncfs is the best left. */
 		if (r == 0)
 			r = c->b->ops->syncfs(c->b);
+		/* Synced in place, without revokes: no older record may
+		 * count any more. */
+		if (r == 0 && c->journal_on) {
+			pthread_mutex_lock(&c->journal_lock);
+			r = checkpoint(c);
+			pthread_mutex_unlock(&c->journal_lock);
+		}
 	} else {
-		r = fsync_list(c, d->ids, d->n);
+		uint64_t *ids = malloc((d->n + 1) * sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		for (size_t i = 0; i < d->n; i++)
+			ids[i] = d->ents[i].id;
+		r = fsync_list(c, ids, d->n);
+		free(ids);
 	}
 	if (r == 0)
 		chunk_dirty_free(d);
 	if (r == 0)
 		r = meta_sync(c->m);
+	return r;
+}
+
+/* What chunk_journal_start() found in the journal. */
+struct replay {
+	struct chunks *c;
+	/* Write records back (the machine restarted), or only sync. */
+	bool write_back;
+	/* Position of the record at hand, and the revokes: chunk id and
+	 * position, from the first pass. */
+	uint64_t pos;
+	uint64_t *revokes;
+	size_t nrevokes, caprevokes;
+	/* Chunk files to sync (id | CHUNK_NEW). */
+	uint64_t *ids;
+	size_t nids, capids;
+	unsigned long written;
+};
+
+static int push_pair(uint64_t **v, size_t *n, size_t *cap, uint64_t a,
+		     uint64_t b, size_t width)
+{
+	if (*n + width > *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		uint64_t *p = realloc(*v, nc * sizeof(**v));
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = a;
+	if (width == 2)
+		(*v)[(*n)++] = b;
+	return 0;
+}
+
+static int collect_revokes(void *arg, const struct journal_rec *rec)
+{
+	struct replay *rp = arg;
+	uint64_t pos = rp->pos++;
+
+	if (rec->kind != JOURNAL_REVOKE)
+		return 0;
+	return push_pair(&rp->revokes, &rp->nrevokes, &rp->caprevokes,
+			 rec->id, pos, 2);
+}
+
+static bool revoked_later(const struct replay *rp, uint64_t id, uint64_t pos)
+{
+	for (size_t i = 0; i < rp->nrevokes; i += 2)
+		if (rp->revokes[i] == id && rp->revokes[i + 1] > pos)
+			return true;
+	return false;
+}
+
+/* Write one DATA record back into its chunk file, if a record of the
+ * chunk map still names that file; never past the record's length. */
+static int write_back(struct replay *rp, const struct journal_rec *rec)
+{
+	struct chunks *c = rp->c;
+	struct chunk_fd_slot *s;
+	struct meta_chunk mc;
+	struct meta_txn t;
+	uint32_t len;
+	bool created = false;
+	int r;
+
+	r = meta_begin(c->m, &t, false);
+	if (r < 0)
+		return r;
+	r = meta_chunk_get(&t, rec->ino, rec->idx, &mc);
+	meta_abort(&t);
+	if (r == -ENOENT || (r == 0 && (mc.id != rec->id || mc.len <= rec->off)))
+		return 0;
+	if (r < 0)
+		return r;
+	len = SFS_MIN(rec->len, mc.len - rec->off);
+	s = slot_get(c, rec->id, false, &r);
+	if (!s && r == -ENOENT) {
+		/* Its name never reached the disk. */
+		s = slot_get(c, rec->id, true, &r);
+		created = true;
+	}
+	if (!s)
+		return r;
+	r = backing_pwrite_all(c->b, s->fd, rec->data, len, rec->off);
+	slot_put(s);
+	if (r == 0)
+		rp->written++;
+	return r == 0 ? push_pair(&rp->ids, &rp->nids, &rp->capids,
+				  rec->id | (created ? CHUNK_NEW : 0), 0, 1)
+		      : r;
+}
+
+static int replay_fn(void *arg, const struct journal_rec *rec)
+{
+	struct replay *rp = arg;
+	uint64_t pos = rp->pos++;
+
+	if (rec->kind != JOURNAL_DATA)
+		return 0;
+	if (!rp->write_back)
+		return push_pair(&rp->ids, &rp->nids, &rp->capids,
+				 rec->id | CHUNK_NEW, 0, 1);
+	if (revoked_later(rp, rec->id, pos))
+		return 0;
+	return write_back(rp, rec);
+}
+
+int chunk_journal_start(struct chunks *c)
+{
+	struct replay rp = {.c = c};
+	struct stat st;
+	int r;
+
+	pthread_mutex_init(&c->journal_lock, NULL);
+	r = journal_open(&c->journal, c->b);
+	if (r < 0) {
+		/* No journal file and none to be made (a full backing):
+		 * nothing to recover either, so go on without one. */
+		if (c->b->ops->stat(c->b, STORE_JOURNAL_NAME, &st) == -ENOENT) {
+			sfs_warn("cannot create the fsync journal: %s; fsync "
+				 "syncs chunk files one by one",
+				 strerror(-r));
+			return 0;
+		}
+		return r;
+	}
+	rp.write_back = !journal_same_boot(&c->journal);
+	if (rp.write_back)
+		r = journal_scan(&c->journal, collect_revokes, &rp);
+	rp.pos = 0;
+	if (r == 0)
+		r = journal_scan(&c->journal, replay_fn, &rp);
+	if (r == 0)
+		r = fsync_list(c, rp.ids, rp.nids);
+	if (r == 0 && rp.pos && rp.write_back)
+		sfs_warn("fsync journal: the machine restarted since it was "
+			 "written; wrote %lu record%s back into chunk files",
+			 rp.written, rp.written == 1 ? "" : "s");
+	else if (r == 0 && rp.pos)
+		sfs_info("fsync journal: synced the %zu chunk file%s it held "
+			 "records of",
+			 rp.nids, rp.nids == 1 ? "" : "s");
+	if (r == 0) {
+		r = journal_reset(&c->journal);
+		/* An empty new file on a full backing: there was nothing in
+		 * it, so going on without is safe. */
+		if (r < 0 && !rp.pos) {
+			sfs_warn("cannot start the fsync journal: %s; fsync "
+				 "syncs chunk files one by one",
+				 strerror(-r));
+			journal_close(&c->journal);
+			r = 0;
+			goto out;
+		}
+	}
+	if (r < 0)
+		journal_close(&c->journal);
+	else
+		c->journal_on = true;
+out:
+	free(rp.revokes);
+	free(rp.ids);
 	return r;
 }
 

@@ -15,11 +15,19 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "journal.h"
 #include "meta.h"
+
+/* One chunk file changed since the last fsync: its id, its index in the
+ * file, and the span of bytes in it that changed, [lo, hi). */
+struct chunk_dirty_ent {
+	uint64_t id, idx;
+	uint32_t lo, hi;
+};
 
 /* Chunk files written since the last fsync of one inode. */
 struct chunk_dirty {
-	uint64_t *ids;
+	struct chunk_dirty_ent *ents;
 	size_t n, cap;
 	/* Too many to list: fsync walks the whole chunk map. */
 	bool all;
@@ -42,7 +50,20 @@ struct chunks {
 	bool zero_detect;
 	/* The backing's syncfs() reaches the disk (ext4, xfs, ...). */
 	bool syncfs_ok;
+	/* The fsync journal (chunk_journal_start), and the chunk files that
+	 * its current generation holds records of (id | CHUNK_NEW where the
+	 * file was new): a checkpoint syncs them before the journal is
+	 * emptied. */
+	bool journal_on;
+	struct journal journal;
+	pthread_mutex_t journal_lock;
+	uint64_t *jids;
+	size_t njids, capjids;
 };
+
+/* In a dirty entry's or the journal list's id: the chunk file is new
+ * (its directory entry is not durable yet). */
+#define CHUNK_NEW (1ull << 63)
 
 /* Set up the data layer over an open store and metadata; 0 or -errno. */
 int chunk_init(struct chunks *c, struct store *s, struct meta *m);
@@ -68,10 +89,12 @@ int chunk_truncate(struct chunks *c, uint64_t ino, uint64_t size,
 /*
  * Make [off, off + len) read as zeros: whole chunks in it are freed, the
  * partial ones at its edges zeroed (a hole punched where the backing can).
- * @new_size: the size afterwards (UINT64_MAX: unchanged).
+ * @new_size: the size afterwards (UINT64_MAX: unchanged). Zeroed edges
+ * are recorded in @dirty (NULL: none), so that fsync makes them durable.
  */
 int chunk_punch(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
-		uint64_t new_size, struct meta_inode *attr);
+		uint64_t new_size, struct chunk_dirty *dirty,
+		struct meta_inode *attr);
 /*
  * Reserve backing space for [off, off + len) (fallocate mode 0): chunk
  * files are created and allocated, so that later writes there cannot fail
@@ -83,9 +106,23 @@ int chunk_reserve(struct chunks *c, uint64_t ino, uint64_t off, uint64_t len,
 		  struct meta_inode *attr);
 /* lseek SEEK_DATA / SEEK_HOLE from @off: the offset, or -ENXIO. */
 int64_t chunk_seek(struct chunks *c, uint64_t ino, uint64_t off, int whence);
-/* Make @ino's data durable (the chunk files in @dirty), then the
- * metadata. */
+/* Make @ino's data durable (the chunk files in @dirty, or records of
+ * their changed bytes in the journal), then the metadata. */
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *dirty);
+/*
+ * Use the fsync journal from now on: open it, and first deal with what a
+ * daemon that stopped without a clean unmount left in it. Written on this
+ * boot: the chunk files it names are synced (the backing's cache has their
+ * newest bytes). Written before the machine restarted: its records are
+ * written back into the chunk files that still hold those chunks (never
+ * past a record's length), and synced. Then the journal is emptied.
+ * Returns 0 or -errno (the journal is then not used).
+ */
+int chunk_journal_start(struct chunks *c);
+/* Stop using the journal: sync what it holds records of, empty it, close
+ * it (chunk_fini() does this too). Failures are logged; the next
+ * chunk_journal_start() deals with what is left. */
+void chunk_journal_stop(struct chunks *c);
 /* Free an orphaned inode and its chunk files. */
 int chunk_reclaim(struct chunks *c, uint64_t ino);
 /* Call @fn for the id of every chunk file in the store, until it returns

@@ -718,13 +718,13 @@ static void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		if ((uint64_t)off < attr.size)
 			r = chunk_punch(&fs->chunks, ino, off,
 					SFS_MIN(end, attr.size) - off,
-					UINT64_MAX, &attr);
+					UINT64_MAX, &in->dirty, &attr);
 		break;
 	case FALLOC_FL_ZERO_RANGE:
 		if ((uint64_t)off < attr.size)
 			r = chunk_punch(&fs->chunks, ino, off,
 					SFS_MIN(end, attr.size) - off,
-					UINT64_MAX, &attr);
+					UINT64_MAX, &in->dirty, &attr);
 		if (r == 0 && !keep && end > attr.size)
 			r = chunk_truncate(&fs->chunks, ino, end, &attr);
 		break;
@@ -782,7 +782,8 @@ static ssize_t copy_range(struct sfs *fs, uint64_t src, uint64_t off_in,
 				r = chunk_punch(&fs->chunks, dst->ino, o,
 						SFS_MIN(hole_end - pos,
 							dattr.size - o),
-						UINT64_MAX, &dattr);
+						UINT64_MAX, &dst->dirty,
+						&dattr);
 			if (r == 0 && o + (hole_end - pos) > dattr.size)
 				r = chunk_truncate(&fs->chunks, dst->ino,
 						   o + (hole_end - pos), &dattr);
@@ -1310,6 +1311,32 @@ static int reclaim_orphans(struct sfs *fs)
 	return 0;
 }
 
+/*
+ * Use the fsync journal where it pays (or as -o journal/no_journal say).
+ * One left by an earlier daemon is always dealt with first, also when it
+ * is not to be used now: its records must not outlive later fsyncs.
+ */
+static int start_journal(struct sfs *fs, char *msg, size_t msglen)
+{
+	struct backing *b = &fs->store.b;
+	struct stat st;
+	bool want = fs->journal > 0 ||
+		    (fs->journal < 0 && !fs->chunks.syncfs_ok);
+	int r;
+
+	if (!want && b->ops->stat(b, STORE_JOURNAL_NAME, &st) == -ENOENT)
+		return 0;
+	r = chunk_journal_start(&fs->chunks);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot start: the fsync journal: %s",
+			 strerror(-r));
+		return r;
+	}
+	if (!want)
+		chunk_journal_stop(&fs->chunks);
+	return 0;
+}
+
 int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 {
 	int r, e;
@@ -1318,6 +1345,8 @@ int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 	if (r < 0)
 		return r;
 	r = chunk_init(&fs->chunks, &fs->store, &fs->meta);
+	if (r == 0)
+		r = start_journal(fs, msg, msglen);
 	if (r == 0)
 		r = itable_init(&fs->itable);
 	/* Neither step is needed to serve the store: a failure (a full
@@ -1333,7 +1362,9 @@ int sfs_start(struct sfs *fs, char *msg, size_t msglen)
 				 strerror(-e));
 	}
 	if (r < 0) {
-		snprintf(msg, msglen, "cannot start: %s", strerror(-r));
+		if (!*msg)
+			snprintf(msg, msglen, "cannot start: %s",
+				 strerror(-r));
 		chunk_fini(&fs->chunks);
 		meta_close(&fs->meta, false);
 	}

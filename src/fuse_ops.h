@@ -27,6 +27,9 @@ struct sfs {
 	/* -o writeback_cache: the kernel keeps written data in its page cache
 	 * and hands it over later (sfs_init() says what that costs). */
 	bool writeback;
+	/* The fsync journal (chunk.c): 1 on, 0 off, -1 where the backing
+	 * has no syncfs() that reaches the disk. Set before sfs_start(). */
+	int journal;
 	/* For notifications to the kernel. */
 	struct fuse_session *se;
 };

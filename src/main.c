@@ -35,6 +35,7 @@ struct options {
 	int acl;
 	int writeback;
 	int no_killpriv_v2;
+	int journal;
 	char *timeout;
 	int foreground;
 	int debug;
@@ -53,6 +54,8 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("writeback_cache", writeback),
 	{"no_writeback_cache", offsetof(struct options, writeback), 0},
 	OPT("no_killpriv_v2", no_killpriv_v2),
+	{"journal", offsetof(struct options, journal), 1},
+	{"no_journal", offsetof(struct options, journal), 0},
 	{"noacl", offsetof(struct options, acl), 0},
 	OPT("-f", foreground),
 	OPT("-d", debug),
@@ -98,6 +101,13 @@ static void usage(const char *prog)
 	       "                     faster, but a full backing disk shows "
 	       "up at fsync\n"
 	       "                     or close, not at write (default: off)\n"
+	       "  -o no_journal      fsync syncs every chunk file it touches, "
+	       "also where\n"
+	       "                     the backing has no syncfs that reaches "
+	       "the disk\n"
+	       "                     (default there: an fsync journal; -o "
+	       "journal\n"
+	       "                     uses it on any backing)\n"
 	       "  -o no_killpriv_v2  for tests: leave setuid/setgid clearing to "
 	       "the kernel,\n"
 	       "                     which then asks for security.capability "
@@ -293,7 +303,7 @@ static void detach(void)
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {0};
+	struct options o = {.journal = -1};
 	struct sfs fs = {0};
 	struct fuse_session *se = NULL;
 	char *backing = NULL, *mnt = NULL;
@@ -398,6 +408,7 @@ int main(int argc, char *argv[])
 		sfs_info("created a new store in %s (chunk size %llu)",
 			 backing, (unsigned long long)fs.store.chunk_size);
 	fs.timeout = timeout;
+	fs.journal = o.journal;
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;

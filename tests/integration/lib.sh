@@ -349,6 +349,34 @@ sfs_remount()
 	sfs_mount "$@"
 }
 
+# daemon_log MNT: the log file of the newest daemon mounted on MNT.
+daemon_log()
+{
+	local i
+
+	i=$(_sfs_index "$(canon "$1")") || fail "no daemon on $1"
+	echo "${_SFS_LOG[i]}"
+}
+
+# kill_daemon MNT: SIGKILL the daemon serving MNT, reap it and detach its
+# dead mount, as an administrator would after a crash.
+kill_daemon()
+{
+	local mnt i pid rc=0
+
+	mnt=$(canon "$1") || fail "kill_daemon: bad mount point $1"
+	i=$(_sfs_index "$mnt") || fail "kill_daemon: nothing mounted on $mnt"
+	pid=${_SFS_PID[i]}
+	kill -KILL "$pid" 2>/dev/null || fail "daemon $pid for $mnt was already gone"
+	wait "$pid" 2>/dev/null || rc=$?
+	_SFS_KIND[i]='done'
+	[ "$rc" = 137 ] || fail "daemon $pid exited with status $rc, expected 137 (SIGKILL)"
+	timeout 20 fusermount3 -uz "$mnt" 2>/dev/null ||
+		timeout 20 umount -l "$mnt" ||
+		fail "cannot detach the dead mount $mnt"
+	! is_mounted "$mnt" || fail "$mnt still mounted after fusermount3 -uz"
+}
+
 # register_stray MNT: make the cleanup unmount MNT if it is mounted, for a
 # command that was expected to fail but may have mounted anyway.
 register_stray()

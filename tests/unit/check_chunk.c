@@ -787,7 +787,7 @@ static int punch(uint64_t off, uint64_t len, uint64_t new_size)
 {
 	struct meta_inode attr;
 
-	return chunk_punch(&fs.c, ino, off, len, new_size, &attr);
+	return chunk_punch(&fs.c, ino, off, len, new_size, &dirty, &attr);
 }
 
 START_TEST(test_punch)
@@ -986,7 +986,7 @@ START_TEST(test_fsync)
 	ck_assert(!dirty.all);
 	ck_assert_int_eq(chunk_fsync(&fs.c, ino, &dirty), 0);
 	ck_assert_uint_eq(dirty.n, 0);
-	ck_assert_ptr_null(dirty.ids);
+	ck_assert_ptr_null(dirty.ents);
 	ck_assert(!dirty.all);
 	/* Nothing dirty: still fine. */
 	ck_assert_int_eq(chunk_fsync(&fs.c, ino, &dirty), 0);
@@ -1122,7 +1122,7 @@ START_TEST(test_model)
 			size = SFS_MAX(size, off + len);
 		} else if (op < 8) {
 			ck_assert_int_eq(chunk_punch(&fs.c, ino, off, len,
-						     UINT64_MAX, &attr),
+						     UINT64_MAX, &dirty, &attr),
 					 0);
 			memset(model + off, 0, len);
 		} else if (op < 11) {
@@ -1239,7 +1239,7 @@ static struct op_reads measure(uint64_t file, const char *name, uint64_t n)
 	o.seek_end = reads_since(&mark);
 	/* Punch four chunks (two records) in the middle. */
 	ck_assert_int_eq(chunk_punch(&fs.c, file, mid * CS, 4 * CS, UINT64_MAX,
-				     &attr),
+				     &dirty, &attr),
 			 0);
 	o.punch = reads_since(&mark);
 	ck_assert_int_eq(chunk_seek(&fs.c, file, mid * CS, SEEK_DATA),

@@ -1,0 +1,209 @@
+#!/bin/bash
+# t0080-journal: the fsync journal, used where the backing has no syncfs()
+# that reaches the disk (the exFAT bed), and with -o journal on a plain
+# directory.
+#
+#   - in effect: an fsync of a file with small changes in 8 chunks writes
+#     records into BACKING/journal (it grows) and syncs the journal, not
+#     the 8 chunk files (counted with strace where it is installed);
+#   - a machine restart is what it is for: after kill -9, the chunk files'
+#     bytes are overwritten on the backing (what a lost cache would leave)
+#     and the journal's boot id is changed (as after a reboot); the next
+#     mount writes the records back and logs it: every fsynced byte is back;
+#   - on the same boot nothing is written back: bytes written after the
+#     last fsync (newer than the records) survive kill -9;
+#   - a chunk synced in place after it was journaled (a large change) is
+#     revoked: the replay does not put its older record back;
+#   - a clean unmount empties the journal (a faked reboot then replays
+#     nothing), and -o no_journal deals with a journal left behind first;
+#   - fsck.sparsefs -n is clean after all of it.
+. "${TESTLIB:?TESTLIB is not set}" || exit 1
+
+FSCK=${FSCK:-$(dirname -- "$SPARSEFS")/fsck.sparsefs}
+[ -x "$FSCK" ] || fail "fsck.sparsefs not built (FSCK=$FSCK)"
+PY=$(command -v python3) || skip "python3 is not installed"
+T=$SFS_TMP
+MIB=$((1 << 20))
+OFF=8192
+REPLAY_MSG="the machine restarted since it was written"
+
+# put FILE CHAR OFFSET LEN SYNC CHUNK...: write LEN bytes of CHAR at
+# OFFSET in each CHUNK (a chunk index) of FILE; fsync after when SYNC is 1.
+put()
+{
+	local f=$1 ch=$2 off=$3 len=$4 sync=$5
+	shift 5
+	"$PY" - "$f" "$ch" "$off" "$len" "$sync" "$@" <<'PY' || fail "put $*"
+import os, sys
+f, ch, off, ln, sync = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+fd = os.open(f, os.O_RDWR | os.O_CREAT, 0o644)
+for k in sys.argv[6:]:
+    os.pwrite(fd, ch.encode() * ln, int(k) * (1 << 20) + off)
+if sync == "1":
+    os.fsync(fd)
+os.close(fd)
+PY
+}
+
+# expect FILE CHAR CHUNK...: 4 KiB at OFF of each CHUNK of FILE is CHAR.
+expect()
+{
+	local f=$1 ch=$2 got
+	shift 2
+	got=$("$PY" - "$f" "$OFF" "$@" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+off = int(sys.argv[2])
+out = []
+for k in sys.argv[3:]:
+    b = os.pread(fd, 4096, int(k) * (1 << 20) + off)
+    out.append(chr(b[0]) if len(set(b)) == 1 and len(b) == 4096 else "?")
+print("".join(out))
+PY
+) || fail "reading $f"
+	expect_eq "$got" "$(printf "%${#}s" | tr ' ' "$ch")" "chunks $* of $f"
+}
+
+# smash BACKING: overwrite 4 KiB at OFF of every chunk file with 'Z', as a
+# backing that lost its cache in a crash might hold older bytes.
+smash()
+{
+	local f
+
+	while IFS= read -r f; do
+		printf 'Z%.0s' $(seq 4096) |
+			dd of="$f" bs=4096 seek=2 conv=notrunc status=none ||
+			fail "smash $f"
+	done < <(find "$1/data" -type f)
+}
+
+# reboot_journal BACKING: make the journal look written on another boot.
+reboot_journal()
+{
+	printf 'another-boot-of-this-machine\0' |
+		dd of="$1/journal" bs=1 seek=24 conv=notrunc status=none ||
+		fail "cannot edit $1/journal"
+}
+
+journal_size()
+{
+	stat -c %s "$1/journal" 2>/dev/null || echo 0
+}
+
+fsck_clean()
+{
+	local rc=0
+
+	timeout 60 "$FSCK" -n "$1" >"$T/fsck.out" 2>&1 || rc=$?
+	[ "$rc" = 0 ] || fail "fsck.sparsefs -n $1 after $2: exit $rc: $(cat "$T/fsck.out")"
+}
+
+run_case()
+{
+	local what=$1 b=$2 m=$3 log size
+	shift 3
+	# Mount options for this backing; none needed on exFAT.
+
+	# --- in effect
+	mkdir -p "$m"
+	sfs_mount "$b" "$m" "$@"
+	size=$(journal_size "$b")
+	put "$m/f" A "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	[ "$(journal_size "$b")" -gt "$size" ] ||
+		fail "$what: an fsync of 8 small changes wrote nothing to the journal ($(journal_size "$b") bytes)"
+	if command -v strace >/dev/null; then
+		local pid
+		pid=$(find_pid "$SPARSEFS" "$(canon "$m")") || fail "no daemon pid"
+		put "$m/f" A "$OFF" 4096 0 0 1 2 3 4 5 6 7
+		timeout 30 strace -f -qq -e trace=fdatasync,fsync -p "$pid" \
+			-o "$T/strace.$what" &
+		local spid=$!
+		sleep 1
+		put "$m/f" A "$OFF" 4096 1
+		sleep 1
+		kill -INT "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		# The journal and the metadata: 2, not 8 chunk files + 1.
+		local n
+		n=$(grep -c 'sync(' "$T/strace.$what")
+		[ "$n" -le 3 ] ||
+			fail "$what: an fsync of 8 changed chunks made $n backing syncs: $(cat "$T/strace.$what")"
+		note "$what: fsync of 8 changed chunks: $n backing syncs"
+	fi
+	ok "$what: fsync of small changes in 8 chunks goes to the journal"
+
+	# --- replay after a (faked) machine restart
+	kill_daemon "$m"
+	smash "$b"
+	reboot_journal "$b"
+	sfs_mount "$b" "$m" "$@"
+	log=$(daemon_log "$m")
+	grep -qF "$REPLAY_MSG" "$log" ||
+		fail "$what: no replay logged after a faked reboot: $(cat "$log")"
+	expect "$m/f" A 0 1 2 3 4 5 6 7
+	ok "$what: after kill -9, lost chunk bytes and a reboot, the journal brings back every fsynced byte"
+
+	# --- same boot: newer bytes win
+	put "$m/f" B "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	put "$m/f" C "$OFF" 4096 0 0 1 2 3 4 5 6 7
+	kill_daemon "$m"
+	sfs_mount "$b" "$m" "$@"
+	log=$(daemon_log "$m")
+	! grep -qF "$REPLAY_MSG" "$log" ||
+		fail "$what: replayed on the same boot: $(cat "$log")"
+	grep -qF "fsync journal: synced the" "$log" ||
+		fail "$what: the journal's chunk files were not synced at mount: $(cat "$log")"
+	expect "$m/f" C 0 1 2 3 4 5 6 7
+	ok "$what: on the same boot, bytes written after the last fsync survive kill -9"
+
+	# --- revoke: chunk 0 synced in place after it was journaled
+	put "$m/f" D "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	put "$m/f" E 0 $((128 << 10)) 1 0
+	kill_daemon "$m"
+	# Chunk 0 was synced in place: only the others may have lost bytes.
+	local c0
+	c0=$(find "$b/data" -type f | sort | head -n 1)
+	cp -- "$c0" "$T/c0" || fail "cp $c0"
+	smash "$b"
+	cp -- "$T/c0" "$c0" || fail "cp back $c0"
+	reboot_journal "$b"
+	sfs_mount "$b" "$m" "$@"
+	expect "$m/f" E 0
+	expect "$m/f" D 1 2 3 4 5 6 7
+	ok "$what: a chunk synced in place after it was journaled keeps its newer bytes in a replay"
+
+	# --- a clean unmount empties the journal
+	put "$m/f" F "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	sfs_umount "$m"
+	reboot_journal "$b"
+	sfs_mount "$b" "$m" "$@"
+	log=$(daemon_log "$m")
+	! grep -qF "$REPLAY_MSG" "$log" ||
+		fail "$what: a replay after a clean unmount: $(cat "$log")"
+	expect "$m/f" F 0 1 2 3 4 5 6 7
+	ok "$what: a clean unmount leaves nothing to replay"
+
+	# --- -o no_journal first deals with a journal left behind
+	put "$m/f" G "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	kill_daemon "$m"
+	smash "$b"
+	reboot_journal "$b"
+	sfs_mount "$b" "$m" -o no_journal
+	log=$(daemon_log "$m")
+	grep -qF "$REPLAY_MSG" "$log" ||
+		fail "$what: -o no_journal did not replay the journal left behind: $(cat "$log")"
+	expect "$m/f" G 0 1 2 3 4 5 6 7
+	size=$(journal_size "$b")
+	put "$m/f" H "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	expect_eq "$(journal_size "$b")" "$size" "$what: journal size with -o no_journal"
+	sfs_umount "$m"
+	fsck_clean "$b" "$what"
+	ok "$what: -o no_journal replays a journal left behind, then writes none; fsck clean"
+}
+
+mkdir -p "$T/plain/b"
+run_case plain "$T/plain/b" "$T/plain/m" -o journal
+
+exfat_bed 256M "$T/ex"
+mkdir -p "$T/ex/b"
+run_case exfat "$T/ex/b" "$T/exm"
