@@ -1348,6 +1348,25 @@ int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *d)
 	return r;
 }
 
+int chunk_flush_ids(struct chunks *c, const uint64_t *ids, size_t n)
+{
+	int r;
+
+	if (c->syncfs_ok && n > FSYNC_EACH_MAX)
+		r = c->b->ops->syncfs(c->b);
+	else
+		r = fsync_list(c, ids, n);
+	/* Synced in place, without revokes: no older record may count. */
+	if (r == 0 && c->journal_on) {
+		pthread_mutex_lock(&c->journal_lock);
+		r = checkpoint(c);
+		pthread_mutex_unlock(&c->journal_lock);
+	}
+	if (r == 0)
+		r = meta_sync(c->m);
+	return r;
+}
+
 /* What chunk_journal_start() found in the journal. */
 struct replay {
 	struct chunks *c;

@@ -110,6 +110,13 @@ int64_t chunk_seek(struct chunks *c, uint64_t ino, uint64_t off, int whence);
  * their changed bytes in the journal), then the metadata. */
 int chunk_fsync(struct chunks *c, uint64_t ino, struct chunk_dirty *dirty);
 /*
+ * Make the chunk files @ids (each | CHUNK_NEW where new) durable, then the
+ * metadata: the dirty lists of inodes nobody uses any more, flushed
+ * together (one syncfs where it reaches the disk). Returns 0 or the first
+ * -errno.
+ */
+int chunk_flush_ids(struct chunks *c, const uint64_t *ids, size_t n);
+/*
  * Use the fsync journal from now on: open it, and first deal with what a
  * daemon that stopped without a clean unmount left in it. Written on this
  * boot: the chunk files it names are synced (the backing's cache has their

@@ -43,11 +43,62 @@ static void reclaim(struct sfs *fs, uint64_t ino)
 			(unsigned long long)ino, strerror(-r));
 }
 
+/*
+ * Too many inodes nobody uses are kept only for their dirty lists (see
+ * itable.h): flush all of their chunks together and let them go.
+ */
+static void flush_kept(struct sfs *fs)
+{
+	struct itable_left *v;
+	uint64_t *ids;
+	size_t nids = 0;
+	ssize_t n = itable_take_kept(&fs->itable, &v);
+	int r = 0, e;
+
+	if (n < 0)
+		return; /* they stay kept; the next forget tries again */
+	for (ssize_t i = 0; i < n; i++)
+		nids += v[i].dirty.n;
+	ids = malloc((nids + 1) * sizeof(*ids));
+	nids = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		struct chunk_dirty *d = &v[i].dirty;
+		if (d->all || !ids) {
+			/* Unlisted (or no memory for the list): one by one. */
+			e = chunk_fsync(&fs->chunks, v[i].ino, d);
+			r = r ? r : e;
+		} else {
+			for (size_t k = 0; k < d->n; k++)
+				ids[nids++] = d->ents[k].id;
+		}
+		chunk_dirty_free(d);
+	}
+	if (nids) {
+		e = chunk_flush_ids(&fs->chunks, ids, nids);
+		r = r ? r : e;
+	}
+	if (r < 0)
+		sfs_warn("cannot flush the data of %zd closed file%s: %s", n,
+			 n == 1 ? "" : "s", strerror(-r));
+	free(ids);
+	free(v);
+}
+
 static void put_inode(struct sfs *fs, struct sfs_inode *in)
 {
 	uint64_t ino = in->ino;
 	if (itable_put(&fs->itable, in))
 		reclaim(fs, ino);
+	if (itable_over_kept(&fs->itable))
+		flush_kept(fs);
+}
+
+static void forget_inode(struct sfs *fs, uint64_t ino, uint64_t n)
+{
+	if (itable_forget(&fs->itable, ino, n))
+		reclaim(fs, ino);
+	if (itable_over_kept(&fs->itable))
+		flush_kept(fs);
 }
 
 static void fill_entry(struct sfs *fs, uint64_t ino,
@@ -72,9 +123,8 @@ static void reply_entry(fuse_req_t req, uint64_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (fuse_reply_entry(req, &e) != 0 &&
-	    itable_forget(&fs->itable, ino, 1))
-		reclaim(fs, ino);
+	if (fuse_reply_entry(req, &e) != 0)
+		forget_inode(fs, ino, 1);
 }
 
 /* Is the caller root, or a member of group @gid? (What Linux asks before
@@ -239,8 +289,7 @@ static void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct sfs *fs = sfs_of(req);
 
-	if (itable_forget(&fs->itable, ino, nlookup))
-		reclaim(fs, ino);
+	forget_inode(fs, ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -250,9 +299,7 @@ static void sfs_forget_multi(fuse_req_t req, size_t count,
 	struct sfs *fs = sfs_of(req);
 
 	for (size_t i = 0; i < count; i++)
-		if (itable_forget(&fs->itable, forgets[i].ino,
-				  forgets[i].nlookup))
-			reclaim(fs, forgets[i].ino);
+		forget_inode(fs, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -586,8 +633,7 @@ static void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fi->fh = (uintptr_t)in;
 	fi->keep_cache = 1;
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		if (itable_forget(&fs->itable, ino, 1))
-			reclaim(fs, ino);
+		forget_inode(fs, ino, 1);
 		put_inode(fs, in);
 	}
 }

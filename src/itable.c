@@ -72,8 +72,14 @@ static struct sfs_inode *find(struct itable *it, uint64_t ino, bool create)
 	size_t h = bucket(it, ino);
 
 	for (in = it->buckets[h]; in; in = in->next)
-		if (in->ino == ino)
+		if (in->ino == ino) {
+			if (in->kept && create) {
+				/* In use again. */
+				in->kept = false;
+				it->nkept--;
+			}
 			return in;
+		}
 	if (!create)
 		return NULL;
 	in = calloc(1, sizeof(*in));
@@ -88,22 +94,38 @@ static struct sfs_inode *find(struct itable *it, uint64_t ino, bool create)
 	return in;
 }
 
-/* Unlink @in from the table if nothing holds it; true if it must be
- * reclaimed. Table lock held. */
-static bool maybe_remove(struct itable *it, struct sfs_inode *in)
+/* Take @in out of the table and free it. Table lock held. */
+static void unhook(struct itable *it, struct sfs_inode *in)
 {
 	struct sfs_inode **pp;
-	bool reclaim;
 
-	if (in->nlookup || in->refs)
-		return false;
 	for (pp = &it->buckets[bucket(it, in->ino)]; *pp != in;
 	     pp = &(*pp)->next)
 		;
 	*pp = in->next;
 	it->count--;
-	reclaim = in->unlinked;
+	if (in->kept)
+		it->nkept--;
 	entry_free(in);
+}
+
+/* Unlink @in from the table if nothing holds it (or keep it for its dirty
+ * list); true if it must be reclaimed. Table lock held. */
+static bool maybe_remove(struct itable *it, struct sfs_inode *in)
+{
+	bool reclaim;
+
+	if (in->nlookup || in->refs)
+		return false;
+	if (!in->unlinked && (in->dirty.n || in->dirty.all)) {
+		if (!in->kept) {
+			in->kept = true;
+			it->nkept++;
+		}
+		return false;
+	}
+	reclaim = in->unlinked;
+	unhook(it, in);
 	return reclaim;
 }
 
@@ -167,7 +189,51 @@ bool itable_unlinked(struct itable *it, uint64_t ino)
 	if (in) {
 		in->unlinked = true;
 		now = false;
+		/* Nobody holds a kept entry: its data goes now. */
+		if (in->kept) {
+			unhook(it, in);
+			now = true;
+		}
 	}
 	pthread_mutex_unlock(&it->lock);
 	return now;
+}
+
+bool itable_over_kept(struct itable *it)
+{
+	bool over;
+
+	pthread_mutex_lock(&it->lock);
+	over = it->nkept > ITABLE_KEPT_MAX;
+	pthread_mutex_unlock(&it->lock);
+	return over;
+}
+
+ssize_t itable_take_kept(struct itable *it, struct itable_left **out)
+{
+	struct itable_left *v;
+	size_t n = 0;
+
+	pthread_mutex_lock(&it->lock);
+	v = calloc(it->nkept + 1, sizeof(*v));
+	if (!v) {
+		pthread_mutex_unlock(&it->lock);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < it->nbuckets && it->nkept; i++) {
+		struct sfs_inode *in = it->buckets[i], *next;
+		for (; in; in = next) {
+			next = in->next;
+			if (!in->kept)
+				continue;
+			v[n].ino = in->ino;
+			v[n].dirty = in->dirty;
+			memset(&in->dirty, 0, sizeof(in->dirty));
+			n++;
+			unhook(it, in);
+		}
+	}
+	pthread_mutex_unlock(&it->lock);
+	*out = v;
+	return (ssize_t)n;
 }
