@@ -1450,6 +1450,14 @@ static int write_back(struct replay *rp, const struct journal_rec *rec)
 	if (!s)
 		return r;
 	r = backing_pwrite_all(c->b, s->fd, rec->data, len, rec->off);
+	/* The file holds at least the record's length (fsck checks it),
+	 * also where its extension was lost with the rest. */
+	if (r == 0) {
+		struct stat st;
+		r = c->b->ops->fstat(c->b, s->fd, &st);
+		if (r == 0 && (uint64_t)st.st_size < mc.len)
+			r = c->b->ops->ftruncate(c->b, s->fd, mc.len);
+	}
 	slot_put(s);
 	if (r == 0)
 		rp->written++;

@@ -8,8 +8,9 @@
 #     the 8 chunk files (counted with strace where it is installed);
 #   - a machine restart is what it is for: after kill -9, the chunk files'
 #     bytes are overwritten on the backing (what a lost cache would leave)
-#     and the journal's boot id is changed (as after a reboot); the next
-#     mount writes the records back and logs it: every fsynced byte is back;
+#     (one is deleted) and the journal's boot id is changed (as after a
+#     reboot); the next mount writes the records back and logs it: every
+#     fsynced byte is back, and fsck.sparsefs -n finds the store clean;
 #   - on the same boot nothing is written back: bytes written after the
 #     last fsync (newer than the records) survive kill -9;
 #   - a chunk synced in place after it was journaled (a large change) is
@@ -146,14 +147,21 @@ run_case()
 	ok "$what: fsync of small changes in 8 chunks goes to the journal"
 
 	# --- replay after a (faked) machine restart
+	# Unsynced: chunk 7 grows past its journaled bytes.
+	put "$m/f" x $((64 << 10)) 4096 0 7
 	kill_daemon "$m"
 	smash "$b"
+	# One chunk file's name was lost altogether (chunk 7's).
+	rm -f -- "$(find "$b/data" -type f | sort | tail -n 1)"
 	reboot_journal "$b"
 	sfs_mount "$b" "$m" "$@"
 	log=$(daemon_log "$m")
 	grep -qF "$REPLAY_MSG" "$log" ||
 		fail "$what: no replay logged after a faked reboot: $(cat "$log")"
 	expect "$m/f" A 0 1 2 3 4 5 6 7
+	sfs_umount "$m"
+	fsck_clean "$b" "$what: replay"
+	sfs_mount "$b" "$m" "$@"
 	ok "$what: after kill -9, lost chunk bytes and a reboot, the journal brings back every fsynced byte"
 
 	# --- same boot: newer bytes win
