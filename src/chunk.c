@@ -1168,7 +1168,8 @@ static int checkpoint(struct chunks *c)
 	int r;
 
 	/* Once each: a chunk written at many fsyncs is listed as often. */
-	qsort(c->jids, c->njids, sizeof(*c->jids), cmp_id);
+	if (c->njids)
+		qsort(c->jids, c->njids, sizeof(*c->jids), cmp_id);
 	for (size_t i = 0; i < c->njids; i++) {
 		if (n && cmp_id(&c->jids[n - 1], &c->jids[i]) == 0)
 			c->jids[n - 1] |= c->jids[i] & CHUNK_NEW;
