@@ -124,6 +124,14 @@ void chunk_journal_stop(struct chunks *c)
 	if (!c->journal_on)
 		return;
 	pthread_mutex_lock(&c->journal_lock);
+	if (c->checkpointer_on) {
+		c->checkpointer_stop = true;
+		pthread_cond_signal(&c->journal_cond);
+		pthread_mutex_unlock(&c->journal_lock);
+		pthread_join(c->checkpointer, NULL);
+		c->checkpointer_on = false;
+		pthread_mutex_lock(&c->journal_lock);
+	}
 	r = checkpoint(c);
 	pthread_mutex_unlock(&c->journal_lock);
 	if (r < 0)
@@ -131,6 +139,7 @@ void chunk_journal_stop(struct chunks *c)
 			 "does)",
 			 strerror(-r));
 	journal_close(&c->journal);
+	pthread_cond_destroy(&c->journal_cond);
 	c->journal_on = false;
 	free(c->jids);
 	c->jids = NULL;
@@ -1284,6 +1293,8 @@ static int fsync_journaled(struct chunks *c, uint64_t ino,
 	for (size_t i = 0; nj && i < d->n; i++)
 		if (d->ents[i].hi - d->ents[i].lo <= JOURNAL_SPAN_MAX)
 			c->jids[c->njids++] = d->ents[i].id;
+	clock_gettime(CLOCK_MONOTONIC, &c->last_append);
+	pthread_cond_signal(&c->journal_cond);
 out:
 	free(recs);
 	free(direct);
@@ -1482,6 +1493,67 @@ static int replay_fn(void *arg, const struct journal_rec *rec)
 	return write_back(rp, rec);
 }
 
+/* How long the journal may hold records with no fsync writing to it. */
+#define JOURNAL_IDLE_MS_DEFAULT 1000
+
+static void *checkpointer_main(void *arg)
+{
+	struct chunks *c = arg;
+	unsigned idle = c->journal_idle_ms ? c->journal_idle_ms
+					   : JOURNAL_IDLE_MS_DEFAULT;
+
+	pthread_mutex_lock(&c->journal_lock);
+	while (!c->checkpointer_stop) {
+		struct timespec due = c->last_append, now;
+		int r;
+
+		if (!c->njids && !journal_used(&c->journal)) {
+			pthread_cond_wait(&c->journal_cond, &c->journal_lock);
+			continue;
+		}
+		due.tv_sec += idle / 1000;
+		due.tv_nsec += (long)(idle % 1000) * 1000000;
+		if (due.tv_nsec >= 1000000000) {
+			due.tv_sec++;
+			due.tv_nsec -= 1000000000;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < due.tv_sec ||
+		    (now.tv_sec == due.tv_sec && now.tv_nsec < due.tv_nsec)) {
+			pthread_cond_timedwait(&c->journal_cond,
+					       &c->journal_lock, &due);
+			continue;
+		}
+		r = checkpoint(c);
+		if (r < 0) {
+			sfs_warn("fsync journal: cannot empty it: %s (trying "
+				 "again later)",
+				 strerror(-r));
+			c->last_append = now;
+		}
+	}
+	pthread_mutex_unlock(&c->journal_lock);
+	return NULL;
+}
+
+static void checkpointer_start(struct chunks *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->journal_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->checkpointer_stop = false;
+	clock_gettime(CLOCK_MONOTONIC, &c->last_append);
+	/* Without it the journal is still emptied when full and at unmount. */
+	c->checkpointer_on = pthread_create(&c->checkpointer, NULL,
+					    checkpointer_main, c) == 0;
+	if (!c->checkpointer_on)
+		sfs_warn("fsync journal: no checkpointer thread; it is "
+			 "emptied when full and at unmount");
+}
+
 int chunk_journal_start(struct chunks *c)
 {
 	struct replay rp = {.c = c};
@@ -1530,10 +1602,12 @@ int chunk_journal_start(struct chunks *c)
 			goto out;
 		}
 	}
-	if (r < 0)
+	if (r < 0) {
 		journal_close(&c->journal);
-	else
+	} else {
 		c->journal_on = true;
+		checkpointer_start(c);
+	}
 out:
 	free(rp.revokes);
 	free(rp.ids);

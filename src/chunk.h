@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "journal.h"
 #include "meta.h"
@@ -59,6 +60,15 @@ struct chunks {
 	pthread_mutex_t journal_lock;
 	uint64_t *jids;
 	size_t njids, capjids;
+	/* The checkpointer: empties the journal once no fsync has written to
+	 * it for journal_idle_ms (set before chunk_journal_start; 0 means
+	 * the default), so that little is left in it when a daemon stops
+	 * without a clean unmount. */
+	unsigned journal_idle_ms;
+	pthread_t checkpointer;
+	pthread_cond_t journal_cond;
+	bool checkpointer_on, checkpointer_stop;
+	struct timespec last_append;
 };
 
 /* In a dirty entry's or the journal list's id: the chunk file is new

@@ -1372,6 +1372,7 @@ static int start_journal(struct sfs *fs, char *msg, size_t msglen)
 
 	if (!want && b->ops->stat(b, STORE_JOURNAL_NAME, &st) == -ENOENT)
 		return 0;
+	fs->chunks.journal_idle_ms = fs->journal_idle_ms;
 	r = chunk_journal_start(&fs->chunks);
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot start: the fsync journal: %s",

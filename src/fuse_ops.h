@@ -30,6 +30,9 @@ struct sfs {
 	/* The fsync journal (chunk.c): 1 on, 0 off, -1 where the backing
 	 * has no syncfs() that reaches the disk. Set before sfs_start(). */
 	int journal;
+	/* -o journal_idle: ms without an fsync before the journal is
+	 * emptied (0: the default). */
+	unsigned journal_idle_ms;
 	/* For notifications to the kernel. */
 	struct fuse_session *se;
 };

@@ -36,6 +36,7 @@ struct options {
 	int writeback;
 	int no_killpriv_v2;
 	int journal;
+	char *journal_idle;
 	char *timeout;
 	int foreground;
 	int debug;
@@ -51,6 +52,7 @@ static const struct fuse_opt sfs_opts[] = {
 	OPT("fault_injection", fault_injection),
 	OPT("acl", acl),
 	OPT("timeout=%s", timeout),
+	OPT("journal_idle=%s", journal_idle),
 	OPT("writeback_cache", writeback),
 	{"no_writeback_cache", offsetof(struct options, writeback), 0},
 	OPT("no_killpriv_v2", no_killpriv_v2),
@@ -108,6 +110,10 @@ static void usage(const char *prog)
 	       "                     (default there: an fsync journal; -o "
 	       "journal\n"
 	       "                     uses it on any backing)\n"
+	       "  -o journal_idle=SECONDS\n"
+	       "                     how long the journal may hold records "
+	       "while no\n"
+	       "                     fsync writes to it (default: 1)\n"
 	       "  -o no_killpriv_v2  for tests: leave setuid/setgid clearing to "
 	       "the kernel,\n"
 	       "                     which then asks for security.capability "
@@ -300,6 +306,26 @@ static void detach(void)
 	}
 }
 
+/* Parse option @name's value @text: seconds from @min to 86400. Returns
+ * 0, or -1 with a message. */
+static int parse_seconds(const char *name, const char *text, double min,
+			 double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !(v >= min) || v > 86400) {
+		fprintf(stderr, "sparsefs: %s=%s: must be a number of seconds "
+				"from %g to 86400\n",
+			name, text, min);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -309,7 +335,7 @@ int main(int argc, char *argv[])
 	char *backing = NULL, *mnt = NULL;
 	char msg[512] = "";
 	uint64_t chunk_size = STORE_CHUNK_DEFAULT;
-	double timeout = 1.0;
+	double timeout = 1.0, journal_idle = 1.0;
 	int notify = -1, ret = 1, r;
 
 	if (fuse_opt_parse(&args, &o, sfs_opts, opt_proc) < 0)
@@ -341,18 +367,11 @@ int main(int argc, char *argv[])
 			o.chunk_size);
 		goto out1;
 	}
-	if (o.timeout) {
-		char *end;
-		errno = 0;
-		timeout = strtod(o.timeout, &end);
-		if (errno || end == o.timeout || *end || timeout < 0 ||
-		    timeout > 86400) {
-			fprintf(stderr, "sparsefs: timeout=%s: must be a number "
-					"of seconds from 0 to 86400\n",
-				o.timeout);
-			goto out1;
-		}
-	}
+	if ((o.timeout && parse_seconds("timeout", o.timeout, 0, &timeout)) ||
+	    (o.journal_idle &&
+	     parse_seconds("journal_idle", o.journal_idle, 0.001,
+			   &journal_idle)))
+		goto out1;
 	backing = dir_path("BACKING", o.backing);
 	mnt = dir_path("MOUNTPOINT", o.mountpoint);
 	if (!backing || !mnt)
@@ -409,6 +428,7 @@ int main(int argc, char *argv[])
 			 backing, (unsigned long long)fs.store.chunk_size);
 	fs.timeout = timeout;
 	fs.journal = o.journal;
+	fs.journal_idle_ms = (unsigned)(journal_idle * 1000 + 0.5);
 	r = sfs_start(&fs, msg, sizeof(msg));
 	fs.chunks.zero_detect = !o.nozero_detect;
 	fs.fault_injection = o.fault_injection;
@@ -470,6 +490,7 @@ out1:
 	free(o.mountpoint);
 	free(o.chunk_size);
 	free(o.timeout);
+	free(o.journal_idle);
 	free(backing);
 	free(mnt);
 	return ret;

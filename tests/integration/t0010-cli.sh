@@ -114,6 +114,10 @@ for bad in abc -1 1e9 "" 5s; do
 	refused "timeout=$bad" "timeout" "$T/m" "$T/b" -- \
 		"$SPARSEFS" -o "timeout=$bad" "$T/b" "$T/m"
 done
+for bad in abc 0 -1 1e9 "" 5s; do
+	refused "journal_idle=$bad" "journal_idle" "$T/m" "$T/b" -- \
+		"$SPARSEFS" -o "journal_idle=$bad" "$T/b" "$T/m"
+done
 
 # a good mount, in the foreground, with chunk_size --------------------------
 # -s (single thread) too; the daemon must exit 0 after fusermount3 -u

@@ -21,6 +21,9 @@
 #     keeps its list of unsynced chunks: a later fsync through a new open
 #     still puts them in the journal; past 256 such files, all of them
 #     are flushed together (the journal is checkpointed);
+#   - the checkpointer empties the journal once no fsync wrote to it for
+#     -o journal_idle (0.2 s here): a kill and a faked reboot after that
+#     replay nothing, and bytes written after the last fsync are kept;
 #   - fsck.sparsefs -n is clean after all of it.
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
 require_root # drop_caches, the exFAT bed
@@ -114,13 +117,15 @@ fsck_clean()
 
 run_case()
 {
-	local what=$1 b=$2 m=$3 log sum
-	shift 3
-	# Mount options for this backing; none needed on exFAT.
+	# OPTS: -o options for this backing ("journal," on a plain directory,
+	# none on exFAT). The checkpointer waits an hour here, so that the
+	# journal still holds its records when the daemon is killed.
+	local what=$1 b=$2 m=$3 opts=$4 log sum
+	local keep=${opts}journal_idle=3600
 
 	# --- in effect
 	mkdir -p "$m"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	sum=$(journal_sum "$b")
 	put "$m/f" A "$OFF" 4096 1 0 1 2 3 4 5 6 7
 	journal_changed "$b" "$sum" ||
@@ -154,21 +159,21 @@ run_case()
 	# One chunk file's name was lost altogether (chunk 7's).
 	rm -f -- "$(find "$b/data" -type f | sort | tail -n 1)"
 	reboot_journal "$b"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	log=$(daemon_log "$m")
 	grep -qF "$REPLAY_MSG" "$log" ||
 		fail "$what: no replay logged after a faked reboot: $(cat "$log")"
 	expect "$m/f" A 0 1 2 3 4 5 6 7
 	sfs_umount "$m"
 	fsck_clean "$b" "$what: replay"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	ok "$what: after kill -9, lost chunk bytes and a reboot, the journal brings back every fsynced byte"
 
 	# --- same boot: newer bytes win
 	put "$m/f" B "$OFF" 4096 1 0 1 2 3 4 5 6 7
 	put "$m/f" C "$OFF" 4096 0 0 1 2 3 4 5 6 7
 	kill_daemon "$m"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	log=$(daemon_log "$m")
 	! grep -qF "$REPLAY_MSG" "$log" ||
 		fail "$what: replayed on the same boot: $(cat "$log")"
@@ -188,7 +193,7 @@ run_case()
 	smash "$b"
 	cp -- "$T/c0" "$c0" || fail "cp back $c0"
 	reboot_journal "$b"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	expect "$m/f" E 0
 	expect "$m/f" D 1 2 3 4 5 6 7
 	ok "$what: a chunk synced in place after it was journaled keeps its newer bytes in a replay"
@@ -197,7 +202,7 @@ run_case()
 	put "$m/f" F "$OFF" 4096 1 0 1 2 3 4 5 6 7
 	sfs_umount "$m"
 	reboot_journal "$b"
-	sfs_mount "$b" "$m" "$@"
+	sfs_mount "$b" "$m" -o "$keep"
 	log=$(daemon_log "$m")
 	! grep -qF "$REPLAY_MSG" "$log" ||
 		fail "$what: a replay after a clean unmount: $(cat "$log")"
@@ -234,6 +239,21 @@ PY
 	expect "$m/g" K 0 1 2 3 4 5 6 7
 	ok "$what: an fsync after the kernel forgot a file still makes its earlier writes durable"
 
+	# --- the checkpointer: idle for a moment, the journal is emptied
+	sfs_umount "$m"
+	sfs_mount "$b" "$m" -o "${opts}journal_idle=0.2"
+	put "$m/f" L "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	put "$m/f" M "$OFF" 4096 0 0 1 2 3 4 5 6 7
+	sleep 2
+	kill_daemon "$m"
+	reboot_journal "$b"
+	sfs_mount "$b" "$m" -o "$keep"
+	log=$(daemon_log "$m")
+	! grep -qF "$REPLAY_MSG" "$log" ||
+		fail "$what: the journal was not emptied after 0.2 s without an fsync: $(cat "$log")"
+	expect "$m/f" M 0 1 2 3 4 5 6 7
+	ok "$what: the journal is emptied once no fsync wrote to it for journal_idle; newer bytes are kept"
+
 	# --- -o no_journal first deals with a journal left behind
 	put "$m/f" G "$OFF" 4096 1 0 1 2 3 4 5 6 7
 	kill_daemon "$m"
@@ -254,8 +274,8 @@ PY
 }
 
 mkdir -p "$T/plain/b"
-run_case plain "$T/plain/b" "$T/plain/m" -o journal
+run_case plain "$T/plain/b" "$T/plain/m" journal,
 
 exfat_bed 256M "$T/ex"
 mkdir -p "$T/ex/b"
-run_case exfat "$T/ex/b" "$T/exm"
+run_case exfat "$T/ex/b" "$T/exm" ""
