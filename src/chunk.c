@@ -117,6 +117,18 @@ int chunk_init(struct chunks *c, struct store *s, struct meta *m)
 	return 0;
 }
 
+int chunk_journal_settle(struct chunks *c)
+{
+	struct stat st;
+	int r;
+
+	if (c->b->ops->stat(c->b, STORE_JOURNAL_NAME, &st) == -ENOENT)
+		return 0;
+	r = chunk_journal_start(c);
+	chunk_journal_stop(c);
+	return r;
+}
+
 void chunk_journal_stop(struct chunks *c)
 {
 	int r;

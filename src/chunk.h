@@ -136,6 +136,10 @@ int chunk_flush_ids(struct chunks *c, const uint64_t *ids, size_t n);
  * Returns 0 or -errno (the journal is then not used).
  */
 int chunk_journal_start(struct chunks *c);
+/* Where a journal file is left (a store whose journal is not to be used
+ * now, or fsck): deal with it as chunk_journal_start() does, then stop.
+ * Returns 0 (also when there is none) or -errno. */
+int chunk_journal_settle(struct chunks *c);
 /* Stop using the journal: sync what it holds records of, empty it, close
  * it (chunk_fini() does this too). Failures are logged; the next
  * chunk_journal_start() deals with what is left. */

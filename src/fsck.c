@@ -788,7 +788,6 @@ int fsck_run(const char *path, int flags, FILE *out)
 {
 	struct fsck f = {.out = out, .flags = flags};
 	bool repair = flags & FSCK_REPAIR;
-	struct stat st;
 	char msg[512];
 	int r;
 
@@ -823,11 +822,8 @@ int fsck_run(const char *path, int flags, FILE *out)
 	r = chunk_init(&f.chunks, &f.store, &f.meta);
 	/* Repairs see chunk files as the fsync journal leaves them (see
 	 * chunk_journal_start); a check only leaves it to the next mount. */
-	if (r == 0 && repair &&
-	    f.store.b.ops->stat(&f.store.b, STORE_JOURNAL_NAME, &st) == 0) {
-		r = chunk_journal_start(&f.chunks);
-		chunk_journal_stop(&f.chunks);
-	}
+	if (r == 0 && repair)
+		r = chunk_journal_settle(&f.chunks);
 	if (r == 0)
 		r = check(&f);
 	chunk_fini(&f.chunks);

@@ -1364,24 +1364,17 @@ static int reclaim_orphans(struct sfs *fs)
  */
 static int start_journal(struct sfs *fs, char *msg, size_t msglen)
 {
-	struct backing *b = &fs->store.b;
-	struct stat st;
 	bool want = fs->journal > 0 ||
 		    (fs->journal < 0 && !fs->chunks.syncfs_ok);
 	int r;
 
-	if (!want && b->ops->stat(b, STORE_JOURNAL_NAME, &st) == -ENOENT)
-		return 0;
 	fs->chunks.journal_idle_ms = fs->journal_idle_ms;
-	r = chunk_journal_start(&fs->chunks);
-	if (r < 0) {
+	r = want ? chunk_journal_start(&fs->chunks)
+		 : chunk_journal_settle(&fs->chunks);
+	if (r < 0)
 		snprintf(msg, msglen, "cannot start: the fsync journal: %s",
 			 strerror(-r));
-		return r;
-	}
-	if (!want)
-		chunk_journal_stop(&fs->chunks);
-	return 0;
+	return r;
 }
 
 int sfs_start(struct sfs *fs, char *msg, size_t msglen)

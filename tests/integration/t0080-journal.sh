@@ -24,6 +24,8 @@
 #   - the checkpointer empties the journal once no fsync wrote to it for
 #     -o journal_idle (0.2 s here): a kill and a faked reboot after that
 #     replay nothing, and bytes written after the last fsync are kept;
+#   - fsck.sparsefs -y after a faked reboot writes the journal back itself
+#     (the next mount finds nothing to replay);
 #   - fsck.sparsefs -n is clean after all of it.
 . "${TESTLIB:?TESTLIB is not set}" || exit 1
 require_root # drop_caches, the exFAT bed
@@ -96,6 +98,19 @@ reboot_journal()
 
 # journal_sum BACKING: a checksum of the journal file (records written
 # after a reset overwrite older ones, so its size need not change).
+# replay_logged yes|no MNT WHAT: the daemon on MNT logged a replay of the
+# journal (yes) or did not (no); fails with WHAT and the log otherwise.
+replay_logged()
+{
+	local log rc=0
+
+	log=$(daemon_log "$2")
+	grep -qF "$REPLAY_MSG" "$log" || rc=1
+	case $1$rc in
+	yes1 | no0) fail "$3: $(cat "$log")" ;;
+	esac
+}
+
 journal_sum()
 {
 	cksum <"$1/journal" 2>/dev/null || echo none
@@ -160,9 +175,7 @@ run_case()
 	rm -f -- "$(find "$b/data" -type f | sort | tail -n 1)"
 	reboot_journal "$b"
 	sfs_mount "$b" "$m" -o "$keep"
-	log=$(daemon_log "$m")
-	grep -qF "$REPLAY_MSG" "$log" ||
-		fail "$what: no replay logged after a faked reboot: $(cat "$log")"
+	replay_logged yes "$m" "$what: no replay logged after a faked reboot"
 	expect "$m/f" A 0 1 2 3 4 5 6 7
 	sfs_umount "$m"
 	fsck_clean "$b" "$what: replay"
@@ -174,9 +187,8 @@ run_case()
 	put "$m/f" C "$OFF" 4096 0 0 1 2 3 4 5 6 7
 	kill_daemon "$m"
 	sfs_mount "$b" "$m" -o "$keep"
+	replay_logged no "$m" "$what: replayed on the same boot"
 	log=$(daemon_log "$m")
-	! grep -qF "$REPLAY_MSG" "$log" ||
-		fail "$what: replayed on the same boot: $(cat "$log")"
 	grep -qF "fsync journal: synced the" "$log" ||
 		fail "$what: the journal's chunk files were not synced at mount: $(cat "$log")"
 	expect "$m/f" C 0 1 2 3 4 5 6 7
@@ -203,9 +215,7 @@ run_case()
 	sfs_umount "$m"
 	reboot_journal "$b"
 	sfs_mount "$b" "$m" -o "$keep"
-	log=$(daemon_log "$m")
-	! grep -qF "$REPLAY_MSG" "$log" ||
-		fail "$what: a replay after a clean unmount: $(cat "$log")"
+	replay_logged no "$m" "$what: a replay after a clean unmount"
 	expect "$m/f" F 0 1 2 3 4 5 6 7
 	ok "$what: a clean unmount leaves nothing to replay"
 
@@ -248,9 +258,7 @@ PY
 	kill_daemon "$m"
 	reboot_journal "$b"
 	sfs_mount "$b" "$m" -o "$keep"
-	log=$(daemon_log "$m")
-	! grep -qF "$REPLAY_MSG" "$log" ||
-		fail "$what: the journal was not emptied after 0.2 s without an fsync: $(cat "$log")"
+	replay_logged no "$m" "$what: the journal was not emptied after 0.2 s without an fsync"
 	expect "$m/f" M 0 1 2 3 4 5 6 7
 	ok "$what: the journal is emptied once no fsync wrote to it for journal_idle; newer bytes are kept"
 
@@ -260,9 +268,7 @@ PY
 	smash "$b"
 	reboot_journal "$b"
 	sfs_mount "$b" "$m" -o no_journal
-	log=$(daemon_log "$m")
-	grep -qF "$REPLAY_MSG" "$log" ||
-		fail "$what: -o no_journal did not replay the journal left behind: $(cat "$log")"
+	replay_logged yes "$m" "$what: -o no_journal did not replay the journal left behind"
 	expect "$m/f" G 0 1 2 3 4 5 6 7
 	sum=$(journal_sum "$b")
 	put "$m/f" H "$OFF" 4096 1 0 1 2 3 4 5 6 7
@@ -271,6 +277,21 @@ PY
 	sfs_umount "$m"
 	fsck_clean "$b" "$what"
 	ok "$what: -o no_journal replays a journal left behind, then writes none; fsck clean"
+
+	# --- fsck.sparsefs -y writes a journal left behind back first
+	sfs_mount "$b" "$m" -o "$keep"
+	put "$m/f" P "$OFF" 4096 1 0 1 2 3 4 5 6 7
+	kill_daemon "$m"
+	smash "$b"
+	reboot_journal "$b"
+	local rc=0
+	timeout 60 "$FSCK" -y "$b" >"$T/fsck.out" 2>&1 || rc=$?
+	[ "$rc" -le 1 ] || fail "$what: fsck.sparsefs -y after a faked reboot: exit $rc: $(cat "$T/fsck.out")"
+	sfs_mount "$b" "$m" -o "$keep"
+	replay_logged no "$m" "$what: the mount after fsck -y found a journal to replay"
+	expect "$m/f" P 0 1 2 3 4 5 6 7
+	sfs_umount "$m"
+	ok "$what: fsck.sparsefs -y writes the journal's records back before it checks"
 }
 
 mkdir -p "$T/plain/b"
